@@ -1,0 +1,92 @@
+"""The hub's application factory. Its lifespan opens Redis, the bus and the signalling
+hub, keeps them on ``app.state`` and closes them in reverse order."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import redis.exceptions
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+import web_console
+from server import api, ws
+from server.accounts import Accounts
+from server.bus import Bus
+from server.calllog import CallLog
+from server.calls import CallStore
+from server.errors import YijianError, error_body
+from server.redis_conn import HUB_CLIENT_NAME, connect
+from server.settings import HubSettings
+from server.signalling import SignallingHub
+from yijian import __version__
+
+log = logging.getLogger(__name__)
+CONSOLE_DIR = Path(web_console.__file__).parent
+
+
+def create_app(settings: HubSettings, redis_url: str) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        redis = await connect(redis_url, client_name=HUB_CLIENT_NAME)
+        bus = Bus(redis)
+        await bus.start()
+        accounts = Accounts(redis, settings.session_ttl_s)
+        calls = CallStore(redis)
+        hub = SignallingHub(settings, accounts, calls, bus)
+        await hub.start()
+        app.state.redis, app.state.accounts, app.state.calls = redis, accounts, calls
+        app.state.call_log, app.state.hub = CallLog(redis), hub
+        try:
+            yield
+        finally:
+            await hub.close()
+            await bus.close()
+            await redis.aclose()
+
+    app = FastAPI(title="Yijian hub", version=__version__, lifespan=lifespan)
+    app.state.settings = settings
+
+    @app.exception_handler(YijianError)
+    async def domain_error(_request: Request, exc: YijianError) -> JSONResponse:
+        return JSONResponse(error_body(exc), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
+        ]
+        message = "; ".join(f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in details[:5])
+        return JSONResponse(
+            {"error": {"code": "invalid_request", "message": message, "details": details}},
+            status_code=422,
+        )
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+        if request.url.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz(request: Request) -> JSONResponse:
+        try:
+            await asyncio.wait_for(request.app.state.redis.ping(), timeout=2)
+        except (redis.exceptions.RedisError, OSError, TimeoutError) as exc:
+            return JSONResponse({"status": "unavailable", "redis": str(exc)}, status_code=503)
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    app.include_router(api.router)
+    app.include_router(ws.router)
+    app.mount("/", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
+    return app

@@ -1,0 +1,237 @@
+"""The call record, its queue and its event log, in Redis. Knows nothing of HTTP.
+
+A call is a hash (``keys.call``), a place in its town's queue while it waits
+(``keys.town_queue``) and an append-only stream of events (``keys.call_events``).
+Every change that touches more than one key is one Lua script (``server.scripts``).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from server import keys, scripts
+from server.accounts import Kiosk, Operator
+from server.clock import iso, now_ms
+from server.errors import BadState, CallTaken, NotFound
+
+LIVE = ("queued", "connected")
+FINAL = ("completed", "abandoned", "unanswered", "failed")
+STATUSES = LIVE + FINAL
+REQUEST_STATUSES = ("open", "in_progress", "resolved")
+DEFAULT_CATEGORIES = ("政务咨询", "民生求助", "矛盾纠纷", "环境卫生", "治安隐患", "其他")
+
+
+def new_call_id(at_ms: int) -> str:
+    """Time first (11 hex digits of ms), so ids sort by creation, then randomness."""
+    return f"{at_ms:011x}{secrets.token_hex(4)}"
+
+
+def id_bound(at_ms: int) -> str:
+    return f"{max(at_ms, 0):011x}"
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    id: str
+    kiosk_id: str
+    town_id: str
+    kiosk_name: str
+    village: str
+    status: str
+    created_at: int
+    answered_at: int | None = None
+    ended_at: int | None = None
+    operator: str | None = None
+    operator_conn: str | None = None
+    end_reason: str | None = None
+    request: dict[str, Any] | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_hash(cls, data: dict[str, str]) -> CallRecord:
+        def opt_int(name: str) -> int | None:
+            return int(data[name]) if data.get(name) else None
+
+        return cls(
+            id=data["id"],
+            kiosk_id=data["kiosk_id"],
+            town_id=data["town_id"],
+            kiosk_name=data.get("kiosk_name", ""),
+            village=data.get("village", ""),
+            status=data["status"],
+            created_at=int(data["created_at"]),
+            answered_at=opt_int("answered_at"),
+            ended_at=opt_int("ended_at"),
+            operator=data.get("operator") or None,
+            operator_conn=data.get("operator_conn") or None,
+            end_reason=data.get("end_reason") or None,
+            request=json.loads(data["request"]) if data.get("request") else None,
+        )
+
+    @property
+    def live(self) -> bool:
+        return self.status in LIVE
+
+    def to_api(self) -> dict[str, Any]:
+        waited_until = self.answered_at or self.ended_at
+        return {
+            "id": self.id,
+            "kiosk_id": self.kiosk_id,
+            "kiosk_name": self.kiosk_name,
+            "village": self.village,
+            "town_id": self.town_id,
+            "status": self.status,
+            "created_at": iso(self.created_at),
+            "answered_at": iso(self.answered_at),
+            "ended_at": iso(self.ended_at),
+            "operator": self.operator,
+            "end_reason": self.end_reason,
+            "wait_s": (waited_until - self.created_at) / 1000 if waited_until else None,
+            "talk_s": (self.ended_at - self.answered_at) / 1000
+            if self.ended_at and self.answered_at
+            else None,
+            "request": self.request,
+        }
+
+
+class CallStore:
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self.redis = redis
+        self._create = redis.register_script(scripts.CREATE_CALL)
+        self._claim = redis.register_script(scripts.CLAIM_CALL)
+        self._end = redis.register_script(scripts.END_CALL)
+        self._offered = redis.register_script(scripts.MARK_OFFERED)
+
+    async def create(self, kiosk: Kiosk, idempotency_key: str) -> tuple[CallRecord, bool]:
+        """The kiosk's live call, or a new queued one. Returns (call, created)."""
+        at = now_ms()
+        call_id, outcome = await self._create(
+            keys=[
+                keys.idempotency(kiosk.id, idempotency_key),
+                keys.kiosk_live(kiosk.id),
+                keys.call(new_id := new_call_id(at)),
+                keys.call_events(new_id),
+                keys.town_queue(kiosk.town_id),
+                keys.CALLS,
+                keys.town_calls(kiosk.town_id),
+                keys.kiosk_calls(kiosk.id),
+            ],
+            args=[new_id, at, kiosk.id, kiosk.town_id, kiosk.name, kiosk.village,
+                  keys.IDEMPOTENCY_TTL_S],
+        )  # fmt: skip
+        return await self.get(call_id), outcome == "new"
+
+    async def get(self, call_id: str) -> CallRecord:
+        data = await self.redis.hgetall(keys.call(call_id))
+        if not data:
+            raise NotFound(f"no call {call_id!r}", code="call_not_found")
+        return CallRecord.from_hash(data)
+
+    async def live_call_of_kiosk(self, kiosk_id: str) -> CallRecord | None:
+        call_id = await self.redis.get(keys.kiosk_live(kiosk_id))
+        return await self._get_live(call_id)
+
+    async def live_call_of_operator(self, username: str) -> CallRecord | None:
+        call_id = await self.redis.get(keys.operator_live(username))
+        return await self._get_live(call_id)
+
+    async def _get_live(self, call_id: str | None) -> CallRecord | None:
+        if call_id is None:
+            return None
+        try:
+            call = await self.get(call_id)
+        except NotFound:
+            return None
+        return call if call.live else None
+
+    async def position(self, call: CallRecord) -> int | None:
+        rank = await self.redis.zrank(keys.town_queue(call.town_id), call.id)
+        return None if rank is None else rank + 1
+
+    async def head(self, town_id: str) -> CallRecord | None:
+        ids = await self.redis.zrange(keys.town_queue(town_id), 0, 0)
+        return await self._get_live(ids[0]) if ids else None
+
+    async def claim(self, call_id: str, operator: Operator, conn_id: str) -> CallRecord:
+        """Give the call to this operator, atomically; exactly one claimant wins."""
+        call = await self.get(call_id)
+        if call.town_id != operator.town_id:
+            raise NotFound(f"no call {call_id!r}", code="call_not_found")
+        result = await self._claim(
+            keys=[keys.call(call_id), keys.town_queue(call.town_id),
+                  keys.operator_live(operator.username), keys.call_events(call_id)],
+            args=[call_id, operator.username, now_ms(), conn_id],
+        )  # fmt: skip
+        match result[0]:
+            case "ok":
+                return await self.get(call_id)
+            case "taken" if result[1] == "connected":
+                raise CallTaken(f"call {call_id} was answered by {result[2]}")
+            case "taken":
+                raise BadState(f"call {call_id} has ended ({result[1]})", code="call_ended")
+            case "busy":
+                raise BadState(f"you are already in call {result[1]}", code="operator_busy")
+        raise NotFound(f"no call {call_id!r}", code="call_not_found")
+
+    async def end(
+        self, call_id: str, *, reason: str, by: str,
+        if_queued: str = "abandoned", if_connected: str = "completed",
+    ) -> CallRecord | None:  # fmt: skip
+        """End a live call; None when it had already ended."""
+        for _ in range(3):
+            call = await self.get(call_id)
+            if not call.live:
+                return None
+            result = await self._end(
+                keys=[keys.call(call_id), keys.town_queue(call.town_id),
+                      keys.kiosk_live(call.kiosk_id),
+                      keys.operator_live(call.operator or "-"),
+                      keys.call_events(call_id), keys.GRACE],
+                args=[call_id, now_ms(), reason, by, if_queued, if_connected,
+                      call.operator or ""],
+            )  # fmt: skip
+            if result[0] == "ok":
+                return await self.get(call_id)
+            if result[0] != "stale":  # answered between our read and the script: retry
+                return None
+        raise BadState(f"call {call_id} keeps changing; try again")
+
+    async def mark_offered(self, call_id: str, username: str) -> None:
+        await self._offered(
+            keys=[keys.call_offered(call_id), keys.call_events(call_id)], args=[username, now_ms()]
+        )
+
+    async def set_operator_conn(self, call_id: str, conn_id: str) -> None:
+        await self.redis.hset(keys.call(call_id), "operator_conn", conn_id)
+
+    async def add_event(self, call_id: str, type_: str, **fields: str) -> None:
+        await self.redis.xadd(keys.call_events(call_id), {"type": type_, "at": now_ms(), **fields})
+
+    async def save_request(self, call: CallRecord, request: dict[str, Any], by: str) -> CallRecord:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.call(call.id), "request", json.dumps(request, ensure_ascii=False))
+            pipe.xadd(
+                keys.call_events(call.id),
+                {"type": "request_saved", "at": now_ms(), "by": by, "status": request["status"]},
+            )
+            await pipe.execute()
+        return await self.get(call.id)
+
+    async def events(self, call_id: str) -> list[dict[str, Any]]:
+        entries = await self.redis.xrange(keys.call_events(call_id))
+        return [{**fields, "at": iso(fields.get("at"))} for _id, fields in entries]
+
+    async def grace_start(self, call_id: str, side: str, deadline_ms: int) -> None:
+        await self.redis.zadd(keys.GRACE, {f"{call_id}|{side}": deadline_ms})
+
+    async def grace_cancel(self, call_id: str, side: str) -> None:
+        await self.redis.zrem(keys.GRACE, f"{call_id}|{side}")
+
+    async def grace_expired(self, at_ms: int) -> list[tuple[str, str]]:
+        members = await self.redis.zrangebyscore(keys.GRACE, "-inf", at_ms, start=0, num=100)
+        return [tuple(m.split("|", 1)) for m in members]  # type: ignore[misc]

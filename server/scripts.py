@@ -1,0 +1,87 @@
+"""Lua scripts for every multi-key change of a call, so each is one atomic step.
+
+Events go to the call's stream inside the same script as the change they record, so
+the log can never disagree with the record.
+"""
+
+from __future__ import annotations
+
+# KEYS: idem, kiosk_live, call, events, queue, calls, town_calls, kiosk_calls
+# ARGV: call_id, now_ms, kiosk_id, town_id, kiosk_name, village, idem_ttl_s
+# -> {call_id, "new"|"existing"}
+CREATE_CALL = """
+local existing = redis.call('GET', KEYS[1])
+if existing then return {existing, 'existing'} end
+local live = redis.call('GET', KEYS[2])
+if live then
+  redis.call('SET', KEYS[1], live, 'EX', ARGV[7])
+  return {live, 'existing'}
+end
+local id, now = ARGV[1], ARGV[2]
+redis.call('HSET', KEYS[3], 'id', id, 'kiosk_id', ARGV[3], 'town_id', ARGV[4],
+  'kiosk_name', ARGV[5], 'village', ARGV[6], 'status', 'queued', 'created_at', now,
+  'queued_at', now)
+redis.call('XADD', KEYS[4], '*', 'type', 'created', 'at', now)
+redis.call('XADD', KEYS[4], '*', 'type', 'queued', 'at', now)
+redis.call('ZADD', KEYS[5], now, id)
+redis.call('ZADD', KEYS[6], 0, id)
+redis.call('ZADD', KEYS[7], 0, id)
+redis.call('ZADD', KEYS[8], 0, id)
+redis.call('SET', KEYS[2], id)
+redis.call('SET', KEYS[1], id, 'EX', ARGV[7])
+return {id, 'new'}
+"""
+
+# KEYS: call, queue, operator_live, events
+# ARGV: call_id, operator, now_ms, conn_id
+# -> {"ok"} | {"taken", status, operator} | {"busy", live_call_id} | {"missing"}
+CLAIM_CALL = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {'missing'} end
+if status ~= 'queued' then
+  return {'taken', status, redis.call('HGET', KEYS[1], 'operator') or ''}
+end
+local busy = redis.call('GET', KEYS[3])
+if busy then return {'busy', busy} end
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HSET', KEYS[1], 'status', 'connected', 'operator', ARGV[2],
+  'answered_at', ARGV[3], 'operator_conn', ARGV[4])
+redis.call('SET', KEYS[3], ARGV[1])
+redis.call('XADD', KEYS[4], '*', 'type', 'answered', 'at', ARGV[3], 'operator', ARGV[2])
+return {'ok'}
+"""
+
+# KEYS: call, queue, kiosk_live, operator_live (or a dummy when none), events, grace
+# ARGV: call_id, now_ms, reason, by, status_if_queued, status_if_connected, operator
+# An empty status_if_* leaves a call in that state alone ({"skip", status}).
+# -> {"ok", final_status} | {"already", status} | {"skip", status} | {"missing"} | {"stale"}
+END_CALL = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {'missing'} end
+local final
+if status == 'queued' then final = ARGV[5]
+elseif status == 'connected' then final = ARGV[6]
+else return {'already', status} end
+if final == '' then return {'skip', status} end
+local operator = redis.call('HGET', KEYS[1], 'operator') or ''
+if operator ~= ARGV[7] then return {'stale'} end
+local id, now = ARGV[1], ARGV[2]
+redis.call('HSET', KEYS[1], 'status', final, 'ended_at', now, 'end_reason', ARGV[3])
+redis.call('ZREM', KEYS[2], id)
+if redis.call('GET', KEYS[3]) == id then redis.call('DEL', KEYS[3]) end
+if operator ~= '' and redis.call('GET', KEYS[4]) == id then redis.call('DEL', KEYS[4]) end
+redis.call('ZREM', KEYS[6], id .. '|kiosk', id .. '|operator')
+redis.call('XADD', KEYS[5], '*', 'type', 'ended', 'at', now, 'status', final,
+  'reason', ARGV[3], 'by', ARGV[4])
+return {'ok', final}
+"""
+
+# KEYS: offered set, events    ARGV: operator, now_ms
+# Logs the first time a call rings an operator, however many tabs or hubs ring it.
+MARK_OFFERED = """
+if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
+  redis.call('XADD', KEYS[2], '*', 'type', 'offered', 'at', ARGV[2], 'operator', ARGV[1])
+  return 1
+end
+return 0
+"""

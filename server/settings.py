@@ -1,0 +1,52 @@
+"""The hub's settings: one class, read from arguments and ``YIJIAN_*`` variables.
+
+Every setting is documented once, in the README's configuration table.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from yijian.protocol import IceServer
+
+
+class HubSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="YIJIAN_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("data")
+    # An external Redis; when unset the hub runs the embedded one under data_dir.
+    redis_url: str | None = None
+    # STUN/TURN servers handed to kiosks and consoles, as a JSON list of
+    # {"urls": ..., "username": ..., "credential": ...}. Empty on a LAN.
+    ice_servers: list[IceServer] = Field(default_factory=list)
+    session_ttl_s: int = 12 * 3600
+    # Set on deployments behind HTTPS so the session cookie is never sent in clear.
+    cookie_secure: bool = False
+    # Extra origins (scheme://host:port) allowed to open /ws/operator besides the hub's own.
+    allowed_origins: list[str] = Field(default_factory=list)
+    # How long a queued call keeps its place after its kiosk's connection drops.
+    grace_s: float = 20.0
+    # Interval of the sweep that ends calls whose grace ran out.
+    sweep_interval_s: float = 1.0
+    max_message_bytes: int = 64 * 1024
+    # A client that sends this many bad messages within ten seconds is disconnected.
+    max_errors_per_10s: int = 20
+
+    @field_validator("ice_servers", mode="before")
+    @classmethod
+    def _parse_ice(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _parse_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [o.strip() for o in value.split(",") if o.strip()]
+        return value

@@ -1,0 +1,156 @@
+"""The two WebSocket endpoints: handshake checks, then a loop of parse, validate, dispatch.
+
+A bad message gets an ``error`` reply with a code and the connection stays open; a
+client that keeps sending bad messages is disconnected. Nothing a client sends can
+reach another client's connection except through the hub's own checks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, WebSocket
+from pydantic import TypeAdapter, ValidationError
+from starlette.responses import JSONResponse
+
+from server.connections import CLOSE_POLICY_VIOLATION, KioskConn, OperatorConn
+from server.errors import Forbidden, Unauthorized, YijianError, error_body
+from server.signalling import SignallingHub
+from yijian import protocol as p
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+SESSION_COOKIE = "yijian_session"
+
+
+def origin_allowed(websocket: WebSocket, extra: list[str]) -> bool:
+    """A browser always sends Origin; it must be the hub itself or a configured one."""
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True  # not a browser: kiosks and scripts authenticate by token or cookie
+    if origin in extra:
+        return True
+    return urlsplit(origin).netloc == websocket.headers.get("host")
+
+
+async def deny(websocket: WebSocket, exc: YijianError) -> None:
+    """Refuse the handshake with an HTTP status the client can read."""
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(JSONResponse(error_body(exc), exc.status))
+    else:
+        await websocket.close(CLOSE_POLICY_VIOLATION, reason=exc.code)
+
+
+@router.websocket("/ws/kiosk")
+async def kiosk_socket(websocket: WebSocket) -> None:
+    hub: SignallingHub = websocket.app.state.hub
+    if not origin_allowed(websocket, hub.settings.allowed_origins):
+        return await deny(websocket, Forbidden("origin not allowed", code="bad_origin"))
+    scheme, _, token = websocket.headers.get("authorization", "").partition(" ")
+    kiosk_id = token.partition(".")[0]
+    try:
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("send the kiosk token as 'Authorization: Bearer TOKEN'",
+                               code="bad_token")  # fmt: skip
+        kiosk = await hub.accounts.authenticate_kiosk(kiosk_id, token)
+    except YijianError as exc:
+        return await deny(websocket, exc)
+    await websocket.accept()
+    conn = KioskConn(websocket, kiosk, hub.settings.max_errors_per_10s)
+    await serve(conn, p.kiosk_message, hub.kiosk_joined, hub.on_kiosk_message, hub.kiosk_left)
+
+
+@router.websocket("/ws/operator")
+async def operator_socket(websocket: WebSocket) -> None:
+    hub: SignallingHub = websocket.app.state.hub
+    if not origin_allowed(websocket, hub.settings.allowed_origins):
+        return await deny(websocket, Forbidden("origin not allowed", code="bad_origin"))
+    try:
+        operator = await hub.accounts.session_operator(websocket.cookies.get(SESSION_COOKIE))
+    except YijianError as exc:
+        return await deny(websocket, exc)
+    await websocket.accept()
+    conn = OperatorConn(websocket, operator, hub.settings.max_errors_per_10s)
+    await serve(
+        conn, p.operator_message, hub.operator_joined, hub.on_operator_message, hub.operator_left
+    )
+
+
+async def serve(
+    conn: Any,
+    adapter: TypeAdapter[Any],
+    joined: Callable[[Any], Awaitable[None]],
+    on_message: Callable[[Any, Any], Awaitable[None]],
+    left: Callable[[Any], Awaitable[None]],
+) -> None:
+    conn.start()
+    max_bytes = conn.websocket.app.state.hub.settings.max_message_bytes
+    kicked = False
+    try:
+        await joined(conn)
+        while not conn.closed:
+            message = await conn.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            ref = None
+            try:
+                msg = parse(message, adapter, max_bytes)
+                ref = getattr(msg, "ref", None)
+                await on_message(conn, msg)
+            except YijianError as exc:
+                ref = ref or getattr(exc, "ref", None)
+                conn.send(p.ErrorMsg(code=exc.code, message=exc.message, ref=ref))
+                if exc.status in (400, 403) and conn.count_error():
+                    conn.send(p.ErrorMsg(code="too_many_errors",
+                                         message="too many bad messages; disconnecting"))  # fmt: skip
+                    kicked = True
+                    break
+    except Exception:
+        log.exception("connection %s failed", conn.id)
+    finally:
+        try:
+            await left(conn)
+        except Exception:
+            log.exception("cleaning up after connection %s failed", conn.id)
+        await conn.close(CLOSE_POLICY_VIOLATION if kicked else 1000)
+
+
+class BadMessage(YijianError):
+    status = 400
+
+    def __init__(self, code: str, message: str, ref: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.ref = ref
+
+
+def parse(message: dict[str, Any], adapter: TypeAdapter[Any], max_bytes: int) -> Any:
+    text = message.get("text")
+    if text is None:
+        raise BadMessage("bad_json", "messages must be JSON text frames, not binary")
+    if len(text.encode()) > max_bytes:
+        raise BadMessage(
+            "too_large", f"a message may have at most {max_bytes} bytes; got {len(text.encode())}"
+        )
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise BadMessage("bad_json", f"not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise BadMessage("bad_json", f"expected a JSON object; got {type(data).__name__}")
+    ref = data.get("ref") if isinstance(data.get("ref"), str) else None
+    try:
+        return adapter.validate_python(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        if any(e["type"] in ("union_tag_invalid", "union_tag_not_found") for e in errors):
+            raise BadMessage(
+                "unknown_type", f"unknown message type {data.get('type')!r}", ref
+            ) from None
+        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:5])
+        raise BadMessage(
+            "invalid_message", f"invalid {data.get('type')!r} message: {detail}", ref
+        ) from None

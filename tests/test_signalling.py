@@ -1,0 +1,37 @@
+"""The call's path through the signalling hub, with raw WebSocket clients."""
+
+from __future__ import annotations
+
+from tests.conftest import event_types
+
+
+async def test_press_ring_answer_hangup_logs_every_step(make_town, kiosk_ws, operator_ws, login):
+    town = await make_town()
+    ((kiosk_id, token),) = town.kiosks.items()
+    kiosk = await kiosk_ws(token)
+    welcome = await kiosk.recv_type("welcome")
+    assert welcome["kiosk"]["id"] == kiosk_id and welcome["ice_servers"] == []
+
+    operator = await operator_ws(town.operators[0])
+    assert (await operator.recv_type("welcome"))["availability"] == "away"
+    await operator.send({"type": "set_availability", "state": "available"})
+    assert (await operator.recv_type("availability"))["state"] == "available"
+
+    await kiosk.send({"type": "call_request", "idempotency_key": "press-0001"})
+    queued = await kiosk.recv_type("call_queued")
+    assert queued["position"] == 1
+    ring = await operator.recv_type("ring")
+    assert ring["call"]["id"] == queued["call_id"] and ring["call"]["village"] == "石头村"
+
+    await operator.send({"type": "answer", "call_id": queued["call_id"]})
+    assert (await operator.recv_type("answered"))["call"]["id"] == queued["call_id"]
+    assert (await kiosk.recv_type("call_answered"))["operator"] == town.operators[0]
+
+    await kiosk.send({"type": "hangup", "call_id": queued["call_id"]})
+    ended = await kiosk.recv_type("call_ended")
+    assert (await operator.recv_type("call_ended"))["status"] == ended["status"] == "completed"
+
+    http = await login(town.operators[0])
+    call = (await http.get(f"/api/calls/{queued['call_id']}")).json()
+    assert call["operator"] == town.operators[0] and call["end_reason"] == "kiosk_hangup"
+    assert event_types(call) == ["created", "queued", "offered", "answered", "ended"]

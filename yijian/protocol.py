@@ -1,0 +1,237 @@
+"""Yijian signalling protocol: every WebSocket message, as pydantic models.
+
+Shared by the hub and the kiosk. It imports nothing of the hub's web stack, so a
+kiosk can use it with only pydantic installed. ``docs/protocol.md`` describes the
+same messages in words; keep the two in step.
+
+Every message is a JSON object with a ``type``. Messages from a client may carry a
+``ref`` (any short string) that the hub copies into its reply or error.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+PROTOCOL_VERSION = 1
+MAX_MESSAGE_BYTES = 64 * 1024
+
+CallId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+Ref = Annotated[str, Field(max_length=64)]
+
+
+class _Msg(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _ClientMsg(_Msg):
+    ref: Ref | None = None
+
+
+# --- pieces -------------------------------------------------------------------
+
+
+class SessionDescription(_Msg):
+    type: Literal["offer", "answer"]
+    sdp: str = Field(min_length=1, max_length=60_000)
+
+
+class IceCandidate(_Msg):
+    """A browser's RTCIceCandidateInit. ``candidate`` keeps its ``candidate:`` prefix."""
+
+    candidate: str = Field(max_length=1024)
+    sdpMid: str | None = Field(default=None, max_length=64)  # noqa: N815 - browser's name
+    sdpMLineIndex: int | None = Field(default=None, ge=0, le=16)  # noqa: N815
+
+
+class IceServer(_Msg):
+    urls: list[str] | str
+    username: str | None = None
+    credential: str | None = None
+
+
+class CallView(_Msg):
+    """What a kiosk or console is told about a call."""
+
+    id: str
+    kiosk_id: str
+    kiosk_name: str
+    village: str
+    town_id: str
+    status: str
+    created_at: str | None
+    answered_at: str | None = None
+    operator: str | None = None
+    position: int | None = None
+
+
+# --- client to hub: both kinds ---------------------------------------------------
+
+
+class Hangup(_ClientMsg):
+    type: Literal["hangup"]
+    call_id: CallId
+
+
+class Sdp(_ClientMsg):
+    """An offer (kiosk) or answer (operator), relayed to the other side of the call."""
+
+    type: Literal["sdp"]
+    call_id: CallId
+    description: SessionDescription
+
+
+class Ice(_ClientMsg):
+    """A trickled candidate, relayed; ``candidate`` null means end of candidates."""
+
+    type: Literal["ice"]
+    call_id: CallId
+    candidate: IceCandidate | None
+
+
+class Ping(_ClientMsg):
+    type: Literal["ping"]
+
+
+class MediaState(_ClientMsg):
+    """A side reports its peer connection's state; logged as a call event."""
+
+    type: Literal["media_state"]
+    call_id: CallId
+    state: Literal["connected", "failed", "closed"]
+
+
+# --- kiosk to hub ------------------------------------------------------------------
+
+
+class CallRequest(_ClientMsg):
+    """One press of the button. The same key always gives the same call."""
+
+    type: Literal["call_request"]
+    idempotency_key: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+KioskMessage = Annotated[
+    CallRequest | Hangup | Sdp | Ice | Ping | MediaState, Field(discriminator="type")
+]
+
+# --- operator to hub ---------------------------------------------------------------
+
+
+class SetAvailability(_ClientMsg):
+    type: Literal["set_availability"]
+    state: Literal["available", "away"]
+
+
+class Answer(_ClientMsg):
+    type: Literal["answer"]
+    call_id: CallId
+
+
+OperatorMessage = Annotated[
+    SetAvailability | Answer | Hangup | Sdp | Ice | Ping | MediaState,
+    Field(discriminator="type"),
+]
+
+kiosk_message = TypeAdapter[KioskMessage](KioskMessage)
+operator_message = TypeAdapter[OperatorMessage](OperatorMessage)
+
+# --- hub to clients ----------------------------------------------------------------
+
+
+class KioskInfo(_Msg):
+    id: str
+    name: str
+    village: str
+    town_id: str
+    town_name: str
+
+
+class OperatorInfo(_Msg):
+    username: str
+    town_id: str
+    town_name: str
+    role: str
+
+
+class KioskWelcome(_Msg):
+    type: Literal["welcome"] = "welcome"
+    protocol: int = PROTOCOL_VERSION
+    kiosk: KioskInfo
+    ice_servers: list[IceServer]
+    call: CallView | None = None  # the kiosk's live call, to resume after a reconnect
+
+
+class OperatorWelcome(_Msg):
+    type: Literal["welcome"] = "welcome"
+    protocol: int = PROTOCOL_VERSION
+    operator: OperatorInfo
+    availability: Literal["available", "away"]
+    ice_servers: list[IceServer]
+    call: CallView | None = None  # the operator's live call, if any
+
+
+class CallQueued(_Msg):
+    type: Literal["call_queued"] = "call_queued"
+    call_id: str
+    position: int
+    ref: str | None = None
+
+
+class QueuePosition(_Msg):
+    type: Literal["queue_position"] = "queue_position"
+    call_id: str
+    position: int
+
+
+class CallAnswered(_Msg):
+    """To the kiosk: an operator took the call; the kiosk now sends its offer."""
+
+    type: Literal["call_answered"] = "call_answered"
+    call_id: str
+    operator: str
+
+
+class Availability(_Msg):
+    type: Literal["availability"] = "availability"
+    state: Literal["available", "away"]
+    ref: str | None = None
+
+
+class Ring(_Msg):
+    type: Literal["ring"] = "ring"
+    call: CallView
+
+
+class RingStop(_Msg):
+    type: Literal["ring_stop"] = "ring_stop"
+    call_id: str
+    reason: Literal["answered", "taken", "ended", "away"]
+
+
+class Answered(_Msg):
+    """To the operator who won the claim."""
+
+    type: Literal["answered"] = "answered"
+    call: CallView
+    ref: str | None = None
+
+
+class CallEnded(_Msg):
+    type: Literal["call_ended"] = "call_ended"
+    call_id: str
+    status: str
+    reason: str
+
+
+class Pong(_Msg):
+    type: Literal["pong"] = "pong"
+    ref: str | None = None
+
+
+class ErrorMsg(_Msg):
+    type: Literal["error"] = "error"
+    code: str
+    message: str
+    ref: str | None = None
