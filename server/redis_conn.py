@@ -20,6 +20,8 @@ from pathlib import Path
 
 import redis
 import redis.asyncio as aioredis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,14 @@ CONNECT_ATTEMPTS = 5
 # Names the hubs give their connections, so a stopping hub can tell whether another
 # hub still uses the embedded server before it shuts it down.
 HUB_CLIENT_NAME = "yijian-hub"
+
+
+def _probe_client(socket_path: Path, timeout: float) -> redis.Redis:
+    # No retries: a missing server should answer "no" at once, and SHUTDOWN closes
+    # the connection by design.
+    return redis.Redis(
+        unix_socket_path=str(socket_path), socket_timeout=timeout, retry=Retry(NoBackoff(), 0)
+    )
 
 
 class RedisUnavailable(RuntimeError):
@@ -72,7 +82,7 @@ class EmbeddedRedis:
         if not self.socket_path.exists():
             return False
         try:
-            client = redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=1)
+            client = _probe_client(self.socket_path, 1)
             try:
                 return bool(client.ping())
             finally:
@@ -122,7 +132,7 @@ class EmbeddedRedis:
         process, self.process = self.process, None
         if process.poll() is None:
             try:
-                client = redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=5)
+                client = _probe_client(self.socket_path, 5)
                 others = [
                     c for c in client.client_list() if c.get("name", "").startswith(HUB_CLIENT_NAME)
                 ]
