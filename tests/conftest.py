@@ -117,9 +117,7 @@ async def ws_clients() -> AsyncIterator[list[WsClient]]:
 
 
 @pytest.fixture
-def kiosk_ws(
-    hub: HubProcess, ws_clients: list[WsClient]
-) -> Callable[[str], Awaitable[WsClient]]:
+def kiosk_ws(hub: HubProcess, ws_clients: list[WsClient]) -> Callable[[str], Awaitable[WsClient]]:
     async def connect(token: str) -> WsClient:
         client = await WsClient.connect(
             hub.ws_base + "/ws/kiosk", {"Authorization": f"Bearer {token}"}
@@ -132,7 +130,9 @@ def kiosk_ws(
 
 @pytest.fixture
 def operator_ws(
-    hub: HubProcess, ws_clients: list[WsClient], login: Callable[[str], Awaitable[httpx.AsyncClient]]
+    hub: HubProcess,
+    ws_clients: list[WsClient],
+    login: Callable[[str], Awaitable[httpx.AsyncClient]],
 ) -> Callable[[str], Awaitable[WsClient]]:
     async def connect(username: str) -> WsClient:
         http = await login(username)

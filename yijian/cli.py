@@ -160,12 +160,14 @@ def _serve(args: argparse.Namespace, demo: bool) -> int:
 
     from server.app import create_app
     from server.demo import seed_demo
+    from server.redis_conn import connect
 
     settings = _settings(args)
     if reason := _port_free(settings.host, settings.port):
         return _fail(reason)
 
     async def work(url: str) -> int:
+        await (await connect(url)).aclose()  # fail here, in one line, not in uvicorn's startup
         if demo:
             await seed_demo(url, settings)
         config = uvicorn.Config(

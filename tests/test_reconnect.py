@@ -1,0 +1,116 @@
+"""Dropped connections: a kiosk keeps its place for the grace period, an operator its call."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.conftest import PASSWORD, event_types
+from tests.support import TIMEOUT, HubProcess, WsClient
+
+GRACE_S = 1.0
+
+
+@pytest.fixture(scope="module")
+def quick_hub(redis_url, artifacts) -> Iterator[HubProcess]:
+    """A hub with a short grace period, on the session's Redis."""
+    env = {"YIJIAN_GRACE_S": str(GRACE_S), "YIJIAN_SWEEP_INTERVAL_S": "0.1"}
+    hub = HubProcess(redis_url, artifacts, env).start()
+    yield hub
+    hub.stop()
+
+
+async def kiosk_on(hub: HubProcess, token: str) -> WsClient:
+    client = await WsClient.connect(hub.ws_base + "/ws/kiosk", {"Authorization": f"Bearer {token}"})
+    await client.recv_type("welcome")
+    return client
+
+
+async def operator_on(hub: HubProcess, username: str) -> tuple[WsClient, dict]:
+    async with httpx.AsyncClient(base_url=hub.base, timeout=TIMEOUT) as http:
+        await http.post("/api/auth/login", json={"username": username, "password": PASSWORD})
+        cookie = f"yijian_session={http.cookies.get('yijian_session')}"
+    client = await WsClient.connect(hub.ws_base + "/ws/operator", {"Cookie": cookie})
+    return client, await client.recv_type("welcome")
+
+
+async def call_status(hub: HubProcess, username: str, call_id: str) -> dict:
+    async with httpx.AsyncClient(base_url=hub.base, timeout=TIMEOUT) as http:
+        await http.post("/api/auth/login", json={"username": username, "password": PASSWORD})
+        return (await http.get(f"/api/calls/{call_id}")).json()  # type: ignore[no-any-return]
+
+
+async def test_a_kiosk_back_within_the_grace_keeps_its_queued_call(quick_hub, make_town):
+    town = await make_town()
+    (token,) = town.kiosks.values()
+    kiosk = await kiosk_on(quick_hub, token)
+    await kiosk.send({"type": "call_request", "idempotency_key": "grace-keep-1"})
+    call_id = (await kiosk.recv_type("call_queued"))["call_id"]
+    await kiosk.close()
+    again = await WsClient.connect(
+        quick_hub.ws_base + "/ws/kiosk", {"Authorization": f"Bearer {token}"}
+    )
+    welcome = await again.recv_type("welcome")
+    await asyncio.sleep(GRACE_S * 2)  # past the grace: the sweep must leave it alone
+    call = await call_status(quick_hub, town.operators[0], call_id)
+    await again.close()
+    assert welcome["call"]["id"] == call_id and welcome["call"]["position"] == 1
+    assert call["status"] == "queued"
+
+
+async def test_a_kiosk_gone_past_the_grace_leaves_an_abandoned_call(quick_hub, make_town):
+    town = await make_town()
+    (token,) = town.kiosks.values()
+    kiosk = await kiosk_on(quick_hub, token)
+    await kiosk.send({"type": "call_request", "idempotency_key": "grace-lose-1"})
+    call_id = (await kiosk.recv_type("call_queued"))["call_id"]
+    await kiosk.close()
+    async with asyncio.timeout(TIMEOUT):
+        while (call := await call_status(quick_hub, town.operators[0], call_id))[
+            "status"
+        ] == "queued":
+            await asyncio.sleep(0.1)
+    assert (call["status"], call["end_reason"]) == ("abandoned", "kiosk_disconnected")
+    assert event_types(call)[-1] == "ended"
+
+
+async def test_an_operator_back_within_the_grace_finds_the_call(quick_hub, make_town):
+    town = await make_town()
+    (token,) = town.kiosks.values()
+    kiosk = await kiosk_on(quick_hub, token)
+    operator, _ = await operator_on(quick_hub, town.operators[0])
+    await operator.send({"type": "set_availability", "state": "available"})
+    await kiosk.send({"type": "call_request", "idempotency_key": "op-back-001"})
+    call_id = (await kiosk.recv_type("call_queued"))["call_id"]
+    await operator.recv_type("ring")
+    await operator.send({"type": "answer", "call_id": call_id})
+    await operator.recv_type("answered")
+    await operator.close()
+    operator, welcome = await operator_on(quick_hub, town.operators[0])
+    await asyncio.sleep(GRACE_S * 2)
+    await operator.send({"type": "hangup", "call_id": call_id})
+    ended = await operator.recv_type("call_ended")
+    await operator.close()
+    await kiosk.close()
+    assert welcome["call"]["id"] == call_id
+    assert (ended["status"], ended["reason"]) == ("completed", "operator_hangup")
+
+
+async def test_an_operator_gone_past_the_grace_leaves_a_failed_call(quick_hub, make_town):
+    town = await make_town()
+    (token,) = town.kiosks.values()
+    kiosk = await kiosk_on(quick_hub, token)
+    operator, _ = await operator_on(quick_hub, town.operators[0])
+    await operator.send({"type": "set_availability", "state": "available"})
+    await kiosk.send({"type": "call_request", "idempotency_key": "op-gone-001"})
+    call_id = (await kiosk.recv_type("call_queued"))["call_id"]
+    await operator.recv_type("ring")
+    await operator.send({"type": "answer", "call_id": call_id})
+    await operator.recv_type("answered")
+    await operator.close()
+    ended = await kiosk.recv_type("call_ended")
+    await kiosk.close()
+    assert (ended["status"], ended["reason"]) == ("failed", "operator_disconnected")
