@@ -105,8 +105,8 @@ async def serve(
                 ref = ref or getattr(exc, "ref", None)
                 conn.send(p.ErrorMsg(code=exc.code, message=exc.message, ref=ref))
                 if exc.status in (400, 403) and conn.count_error():
-                    conn.send(p.ErrorMsg(code="too_many_errors",
-                                         message="too many bad messages; disconnecting"))  # fmt: skip
+                    bye = "too many bad messages; disconnecting"
+                    conn.send(p.ErrorMsg(code="too_many_errors", message=bye))
                     kicked = True
                     break
     except Exception:

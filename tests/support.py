@@ -76,7 +76,7 @@ class HubProcess:
 
     @property
     def ws_base(self) -> str:
-        return "ws://127.0.0.1:%d" % self.port
+        return f"ws://127.0.0.1:{self.port}"
 
 
 class KioskProcess:

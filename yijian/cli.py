@@ -22,7 +22,9 @@ def _redis_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="run or reuse the embedded Redis under this folder (default ./data)",
     )
-    where.add_argument("--redis-url", default=None, help="use this Redis instead, e.g. redis://host:6379/0")  # fmt: skip
+    where.add_argument(
+        "--redis-url", default=None, help="use this Redis instead, e.g. redis://host:6379/0"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
