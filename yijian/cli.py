@@ -7,7 +7,7 @@ import asyncio
 import logging
 import socket
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +99,7 @@ def _settings(args: argparse.Namespace) -> Any:
     return HubSettings(**given)
 
 
-def _with_redis(args: argparse.Namespace, work: Callable[[str], Awaitable[int]]) -> int:
+def _with_redis(args: argparse.Namespace, work: Callable[[str], Coroutine[Any, Any, int]]) -> int:
     """Run ``work(url)`` against the configured Redis, starting the embedded one if needed."""
     from server.redis_conn import RedisUnavailable, resolve_url
 
