@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import websockets
+
 from tests.conftest import event_types
 
 
@@ -35,3 +37,13 @@ async def test_press_ring_answer_hangup_logs_every_step(make_town, kiosk_ws, ope
     call = (await http.get(f"/api/calls/{queued['call_id']}")).json()
     assert call["operator"] == town.operators[0] and call["end_reason"] == "kiosk_hangup"
     assert event_types(call) == ["created", "queued", "offered", "answered", "ended"]
+
+
+async def test_the_hub_declines_websocket_compression(hub, make_town):
+    town = await make_town()
+    token = next(iter(town.kiosks.values()))
+    async with websockets.connect(
+        hub.ws_base + "/ws/kiosk", additional_headers={"Authorization": f"Bearer {token}"},
+        compression="deflate",
+    ) as socket:  # fmt: skip
+        assert socket.response.headers.get("Sec-WebSocket-Extensions") is None
