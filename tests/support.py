@@ -138,6 +138,9 @@ class KioskProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self._reader.join(TIMEOUT)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
         return self.process.returncode
 
 

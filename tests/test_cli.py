@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import socket
 import subprocess
+import time
 
 import httpx
 import pytest
@@ -73,3 +76,37 @@ def test_health_and_openapi(hub: HubProcess):
 def test_data_dir_and_redis_url_are_exclusive(command):
     result = yijian(*command[:1], "--data-dir", "d", "--redis-url", "redis://x", *command[1:])
     assert result.returncode == 2 and "not allowed with" in result.stderr
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
+def test_stopping_the_hub_stops_its_embedded_redis_and_keeps_the_data(tmp_path, how):
+    data = tmp_path / "data"
+    assert (
+        yijian("admin", "--data-dir", str(data), "town", "add", "keep", "--name", "留").returncode
+        == 0
+    )
+    port = free_port()
+    hub = subprocess.Popen(
+        yijian_cmd("serve", "--port", str(port), "--data-dir", str(data)),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            time.sleep(0.05)
+        assert (data / "redis.sock").exists()
+        hub.send_signal(how)
+        assert hub.wait(timeout=TIMEOUT) == 0
+    finally:
+        if hub.poll() is None:
+            hub.kill()
+        hub.wait()
+        assert hub.stderr is not None
+        hub.stderr.close()
+    assert not (data / "redis.sock").exists()
+    again = yijian("admin", "--data-dir", str(data), "town", "add", "keep", "--name", "留")
+    assert again.returncode == 0 and not (data / "redis.sock").exists()
+    assert (data / "appendonly.aof").exists() or (data / "appendonlydir").exists()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from tests.conftest import PASSWORD, Town
+from tests.conftest import PASSWORD, Town, event_types
 from tests.support import TIMEOUT, HubProcess, KioskProcess
 
 pytestmark = pytest.mark.browser
@@ -87,26 +87,6 @@ async def console(
         await page.context.close()
 
 
-@pytest.fixture
-def kiosk(
-    kiosk_process: Callable[..., KioskProcess],
-) -> Iterator[Callable[[str, str], KioskProcess]]:
-    """conftest's kiosk_process, whose stdout pipe is also closed once the kiosk has exited
-    (left open, it surfaces as an unraisable ResourceWarning, an error here)."""
-    started: list[KioskProcess] = []
-
-    def start(kiosk_id: str, token: str) -> KioskProcess:
-        started.append(kiosk_process(kiosk_id, token))
-        return started[-1]
-
-    yield start
-    for process in started:
-        process.close()
-        process._reader.join(TIMEOUT)
-        if process.process.stdout is not None:
-            process.process.stdout.close()
-
-
 async def inbound(page: Page) -> dict[str, Any]:
     stats = await page.evaluate(INBOUND_JS)
     return stats or {"state": "none", "frames": 0, "samples": 0}
@@ -133,7 +113,7 @@ async def until_media_grows(page: Page) -> tuple[dict[str, Any], dict[str, Any]]
 async def test_an_operator_answers_talks_hangs_up_and_records_the_request(
     make_town: Callable[..., Awaitable[Town]],
     console: Callable[[str], Awaitable[Page]],
-    kiosk: Callable[[str, str], KioskProcess],
+    kiosk_process: Callable[..., KioskProcess],
     login: Callable[[str], Awaitable[httpx.AsyncClient]],
 ) -> None:
     town = await make_town(kiosks=1, operators=1)
@@ -143,7 +123,7 @@ async def test_an_operator_answers_talks_hangs_up_and_records_the_request(
     await availability.click()
     await expect(availability).to_have_attribute("data-state", "available", timeout=MS)
 
-    villager = kiosk(kiosk_id, token)
+    villager = kiosk_process(kiosk_id, token)
     await villager.wait_state("idle")
     villager.press()
     call_id = (await villager.wait_state("queued"))["call_id"]
@@ -175,12 +155,20 @@ async def test_an_operator_answers_talks_hangs_up_and_records_the_request(
         operator,
         {"summary": SUMMARY, "category": "环境卫生", "status": "in_progress"},
     )
+    assert call["created_at"] < call["answered_at"] < call["ended_at"]
+    assert (call["end_reason"], ended["end_reason"]) == ("operator_hangup", "operator_hangup")
+    steps = [t for t in event_types(call) if not t.startswith("media_")]
+    assert steps == ["created", "queued", "offered", "answered", "ended", "request_saved"]
+    media = event_types(call)[
+        event_types(call).index("answered") : event_types(call).index("ended")
+    ]
+    assert "media_connected" in media
 
 
 async def test_the_first_answer_takes_the_call_and_the_other_console_stops_ringing(
     make_town: Callable[..., Awaitable[Town]],
     console: Callable[[str], Awaitable[Page]],
-    kiosk: Callable[[str, str], KioskProcess],
+    kiosk_process: Callable[..., KioskProcess],
 ) -> None:
     town = await make_town(kiosks=1, operators=2)
     (kiosk_id, token) = next(iter(town.kiosks.items()))
@@ -191,7 +179,7 @@ async def test_the_first_answer_takes_the_call_and_the_other_console_stops_ringi
             "data-state", "available", timeout=MS
         )
 
-    villager = kiosk(kiosk_id, token)
+    villager = kiosk_process(kiosk_id, token)
     await villager.wait_state("idle")
     villager.press()
     call_id = (await villager.wait_state("queued"))["call_id"]

@@ -115,7 +115,7 @@ async def test_a_kiosk_peer_and_an_operator_peer_exchange_media() -> None:
         return min(counts) >= at_least
 
     async def both_sides_counted(at_least: int) -> None:
-        while not counted(at_least):  # noqa: ASYNC110 - plain int counters, under a timeout
+        while not counted(at_least):  # plain int counters: polled, under a timeout
             await asyncio.sleep(0.05)
 
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import socket
 import sys
 from collections.abc import Callable, Coroutine
@@ -61,12 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     op_add.add_argument("--role", choices=["operator", "supervisor", "admin"], default="operator")
 
     kiosk_cmd = sub.add_parser("kiosk", help="run a kiosk")
-    try:  # TEMP while kiosk_client.cli is written
-        from kiosk_client.cli import add_arguments
+    from kiosk_client.cli import add_arguments  # light: aiortc loads only when a kiosk runs
 
-        add_arguments(kiosk_cmd)
-    except ImportError:
-        pass
+    add_arguments(kiosk_cmd)
     return parser
 
 
@@ -147,6 +145,10 @@ def _admin(args: argparse.Namespace) -> int:
     return _with_redis(args, work)
 
 
+def _exit_quietly(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
 def _port_free(host: str, port: int) -> str | None:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -181,6 +183,11 @@ def _serve(args: argparse.Namespace, demo: bool) -> int:
         server = uvicorn.Server(config)
         await server.serve()
         return 0 if server.started else 1
+
+    # uvicorn shuts down gracefully on SIGTERM or Ctrl-C, then raises the signal again;
+    # let that end us through Python, so the embedded Redis is still stopped on the way out.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _exit_quietly)
 
     return _with_redis(args, work)
 

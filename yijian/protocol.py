@@ -43,6 +43,7 @@ class IceCandidate(_Msg):
     candidate: str = Field(max_length=1024)
     sdpMid: str | None = Field(default=None, max_length=64)  # noqa: N815 - browser's name
     sdpMLineIndex: int | None = Field(default=None, ge=0, le=16)  # noqa: N815
+    usernameFragment: str | None = Field(default=None, max_length=256)  # noqa: N815
 
 
 class IceServer(_Msg):

@@ -1,0 +1,125 @@
+"""``yijian kiosk``: the command line of the kiosk program.
+
+Flags override ``YIJIAN_KIOSK_*`` environment variables (see ``settings.py``).
+Exit status: 0 after a clean stop, 2 when the kiosk cannot start or the hub
+refuses its credentials (with a one-line reason on standard error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+
+from pydantic import ValidationError
+
+from kiosk_client.button import ButtonUnavailable, make_button
+from kiosk_client.prompts import prompt
+from kiosk_client.settings import KioskSettings
+from kiosk_client.status import JsonLines, Status
+
+logger = logging.getLogger("kiosk_client")
+
+EXIT_OK = 0
+EXIT_UNUSABLE = 2
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    # Defaults are None so that an absent flag leaves the environment's value alone.
+    parser.add_argument("--server", help="hub URL, e.g. http://hub:8000 [YIJIAN_KIOSK_SERVER]")
+    parser.add_argument("--kiosk-id", help="this kiosk's id [YIJIAN_KIOSK_KIOSK_ID]")
+    parser.add_argument("--token", help="this kiosk's secret token [YIJIAN_KIOSK_TOKEN]")
+    parser.add_argument(
+        "--media", choices=["test", "default"],
+        help="test: generated moving picture and tone; default: camera and microphone",
+    )  # fmt: skip
+    parser.add_argument(
+        "--button", metavar="stdin|key|gpio:PIN",
+        help="stdin: one press per line (end of input stops the kiosk); "
+        "key: Enter or space on the terminal; gpio:PIN: a button on a sysfs GPIO pin",
+    )  # fmt: skip
+    parser.add_argument(
+        "--headless", action="store_true", default=None,
+        help="no villager prompts and no speaker output",
+    )  # fmt: skip
+    parser.add_argument(
+        "--status-json", action="store_true", default=None,
+        help="print one JSON object per state change on standard output",
+    )  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    _configure_logging()
+    given = {
+        name: getattr(args, name, None)
+        for name in ("server", "kiosk_id", "token", "media", "button", "headless", "status_json")
+    }
+    try:
+        settings = KioskSettings(**{k: v for k, v in given.items() if v is not None})
+    except ValidationError as exc:
+        return _fail("; ".join(_describe(e) for e in exc.errors()))
+    return asyncio.run(_main(settings))
+
+
+async def _main(settings: KioskSettings) -> int:
+    # aiortc and av load here, not at import: `yijian serve` parses these options too.
+    from kiosk_client.client import Kiosk
+    from kiosk_client.connection import HubRejected
+    from kiosk_client.media import MediaUnavailable, media_source
+
+    try:
+        media = media_source(settings.media, settings.video_device, settings.audio_device)
+        media.probe()
+        button = make_button(settings.button)
+    except (MediaUnavailable, ButtonUnavailable) as exc:
+        return _fail(str(exc))
+    kiosk = Kiosk(settings, media, button, _publisher(settings))
+    try:
+        await kiosk.run()
+    except HubRejected as exc:
+        return _fail(str(exc))
+    return EXIT_OK
+
+
+def _publisher(settings: KioskSettings) -> Callable[[Status], None]:
+    sinks: list[Callable[[Status], None]] = []
+    if settings.status_json:
+        sinks.append(JsonLines(sys.stdout))
+    if not settings.headless:
+        sinks.append(prompt)
+
+    def publish(status: Status) -> None:
+        logger.info("state %s call=%s %s", status.state, status.call_id, status.extra or "")
+        for sink in sinks:
+            sink(status)
+
+    return publish
+
+
+def _configure_logging() -> None:
+    # Standard output may belong to --status-json: every log line goes to stderr.
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+    if root.getEffectiveLevel() > logging.DEBUG:  # their INFO is per-packet chatter
+        for noisy in ("aioice", "aiortc", "websockets"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+    else:  # websockets' DEBUG prints the handshake's headers, the kiosk's token among them
+        logging.getLogger("websockets.client").setLevel(logging.INFO)
+
+
+def _describe(error: object) -> str:
+    assert isinstance(error, dict)
+    where = ".".join(str(part) for part in error.get("loc", ())) or "settings"
+    hint = {"kiosk_id": " (--kiosk-id)", "token": " (--token)"}.get(where, "")
+    return f"{where}{hint}: {error.get('msg')}"
+
+
+def _fail(reason: str) -> int:
+    print(f"yijian kiosk: error: {reason}", file=sys.stderr)
+    return EXIT_UNUSABLE

@@ -1,0 +1,104 @@
+"""The running kiosk: owns its tasks (socket, button, state machine) and stops them.
+
+``Kiosk.run`` returns when the button's input ends or on SIGTERM/SIGINT, after
+hanging up a live call and waiting briefly for the hub to confirm it. It raises
+``HubRejected`` when the hub refuses the kiosk's credentials.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+
+from kiosk_client.button import Button
+from kiosk_client.connection import Backoff, HubConnection
+from kiosk_client.controller import Controller, Event, Press, StopRequested
+from kiosk_client.media import MediaSource
+from kiosk_client.settings import KioskSettings
+from kiosk_client.status import Status
+
+logger = logging.getLogger(__name__)
+
+
+class Kiosk:
+    def __init__(
+        self,
+        settings: KioskSettings,
+        media: MediaSource,
+        button: Button,
+        publish: Callable[[Status], None],
+    ) -> None:
+        self.settings = settings
+        self._button = button
+        self._events: asyncio.Queue[Event] = asyncio.Queue()
+        self._stop = asyncio.Event()
+        self.connection = HubConnection(
+            settings.websocket_url,
+            settings.token.get_secret_value(),
+            Backoff(settings.reconnect_min_s, settings.reconnect_max_s),
+            self._events.put_nowait,
+        )
+        self.controller = Controller(
+            send=self.connection.send,
+            post=self._events.put_nowait,
+            publish=publish,
+            media=media,
+            speaker_device=None if settings.headless else settings.speaker_device,
+        )
+
+    def request_stop(self, why: str) -> None:
+        if not self._stop.is_set():
+            logger.info("stopping: %s", why)
+            self._stop.set()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop, signal.Signals(sig).name)
+        connection = asyncio.create_task(self.connection.run(), name="kiosk-connection")
+        machine = asyncio.create_task(self._drive(), name="kiosk-controller")
+        button = asyncio.create_task(self._read_button(), name="kiosk-button")
+        stopping = asyncio.create_task(self._stop.wait(), name="kiosk-stop")
+        try:
+            await asyncio.wait({connection, machine, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if connection.done():
+                connection.result()  # raises HubRejected; nothing else ends it
+            if machine.done():
+                machine.result()
+            await self._hang_up_and_wait()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+            # Nothing may post events once the machine is gone, and the socket closes
+            # with a proper goodbye rather than by cancellation.
+            for task in (button, stopping, machine):
+                task.cancel()
+            await asyncio.gather(button, stopping, machine, return_exceptions=True)
+            await self.connection.close()
+            connection.cancel()
+            await asyncio.gather(connection, return_exceptions=True)
+            await self.controller.close()
+
+    async def _hang_up_and_wait(self) -> None:
+        self._events.put_nowait(StopRequested())
+        try:
+            await asyncio.wait_for(self.controller.no_call.wait(), self.settings.hangup_grace_s)
+        except TimeoutError:
+            logger.warning(
+                "the hub did not confirm the hangup within %.1f s", self.settings.hangup_grace_s
+            )
+
+    async def _drive(self) -> None:
+        while True:
+            event = await self._events.get()
+            try:
+                await self.controller.handle(event)
+            except Exception:  # an unattended kiosk must outlive one bad event
+                logger.exception("handling %r failed", event)
+
+    async def _read_button(self) -> None:
+        async for _ in self._button.presses():
+            self._events.put_nowait(Press())
+        self.request_stop("end of button input")

@@ -1,0 +1,309 @@
+"""The kiosk's state machine: one call at a time, driven by one queue of events.
+
+Every event (the hub's messages, the socket coming and going, a press, the peer
+connection's state) is handled to the end before the next, so no two handlers
+ever race over the call. The call lives on across signalling outages: a queued
+call is resumed from the hub's ``welcome``, a connected one keeps its media (it
+flows peer to peer) or, when the kiosk lost its peer connection, offers anew
+under the same call id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from aiortc.exceptions import InvalidAccessError, InvalidStateError
+from pydantic import BaseModel
+
+from kiosk_client.call import Call, Phase
+from kiosk_client.connection import ConnectionEvent, Inbound, Offline, Online
+from kiosk_client.media import MediaSource, MediaUnavailable
+from kiosk_client.messages import HubMessage
+from kiosk_client.peer import PeerSession
+from kiosk_client.status import Status
+from yijian.protocol import (
+    CallAnswered,
+    CallEnded,
+    CallQueued,
+    CallRequest,
+    ErrorMsg,
+    Hangup,
+    Ice,
+    IceServer,
+    KioskWelcome,
+    MediaState,
+    Pong,
+    QueuePosition,
+    Sdp,
+    SessionDescription,
+)
+
+logger = logging.getLogger(__name__)
+
+CALL_GONE_CODES = frozenset({"call_ended", "call_not_found"})
+
+
+@dataclass(frozen=True)
+class Press:
+    pass
+
+
+@dataclass(frozen=True)
+class StopRequested:
+    pass
+
+
+@dataclass(frozen=True)
+class PeerState:
+    peer: PeerSession
+    state: str
+
+
+Event = ConnectionEvent | Press | StopRequested | PeerState
+
+
+class Controller:
+    def __init__(
+        self,
+        send: Callable[[BaseModel], Awaitable[bool]],
+        post: Callable[[Event], None],
+        publish: Callable[[Status], None],
+        media: MediaSource,
+        speaker_device: str | None,
+    ) -> None:
+        self._send = send
+        self._post = post
+        self._publish_to = publish
+        self._media = media
+        self._speaker_device = speaker_device  # None: headless, nothing is played
+        self._ice_servers: list[IceServer] = []
+        self._last: tuple[str, str | None, int | None] | None = None
+        self.online = False
+        self.stopping = False
+        self.call: Call | None = None
+        self.no_call = asyncio.Event()
+        self.no_call.set()
+
+    async def handle(self, event: Event) -> None:
+        match event:
+            case Online(welcome=welcome):
+                await self._on_welcome(welcome)
+            case Inbound(message=message):
+                await self._on_message(message)
+            case Offline(reason=reason):
+                logger.info("offline: %s", reason)
+                self.online = False
+                self._publish()
+            case Press():
+                await self._on_press()
+            case StopRequested():
+                self.stopping = True
+                if self.call is not None:
+                    await self._hang_up(self.call)
+            case PeerState(peer=peer, state=state):
+                await self._on_peer_state(peer, state)
+            case _:
+                logger.warning("unhandled kiosk event %r", event)
+
+    async def close(self) -> None:
+        """Release the call's media without telling anyone. Safe to call twice."""
+        if self.call is not None:
+            await self.call.release()
+
+    # --- the hub -------------------------------------------------------------------
+
+    async def _on_welcome(self, welcome: KioskWelcome) -> None:
+        self.online = True
+        self._ice_servers = list(welcome.ice_servers)
+        live, call = welcome.call, self.call
+        if call is not None and call.id is not None and (live is None or live.id != call.id):
+            logger.info("call %s ended while the kiosk was offline", call.id)
+            await self._finish(call, reason="ended_while_offline", call_status=None)
+            call = None
+        if call is None and live is not None:
+            logger.info("resuming call %s (%s)", live.id, live.status)
+            call = self._new_call(key=None)
+            call.id = live.id
+        if call is None:
+            return self._publish()
+        if call.id is None:  # pressed, but never heard back
+            if live is not None:
+                call.id = live.id
+            elif call.hanging_up:
+                return self._drop(call)
+            else:
+                await self._request(call)
+                return self._publish()
+        assert live is not None
+        if call.hanging_up:
+            await self._hang_up(call)
+        elif live.status == "queued":
+            call.phase, call.position = Phase.QUEUED, live.position
+        elif live.status == "connected":
+            await self._ensure_media(call, offer_lost=True)
+        self._publish()
+
+    async def _on_message(self, message: HubMessage) -> None:
+        call = self.call
+        match message:
+            case CallQueued(call_id=call_id, position=position, ref=ref):
+                if call is None or not call.is_reply(call_id, ref):
+                    logger.warning("ignoring call_queued for call %s", call_id)
+                    return
+                call.id, call.phase, call.position = call_id, Phase.QUEUED, position
+                if call.hanging_up:
+                    await self._hang_up(call)
+                self._publish()
+            case QueuePosition(call_id=call_id, position=position):
+                if call is not None and call.id == call_id and call.phase is Phase.QUEUED:
+                    call.position = position
+                    self._publish()
+            case CallAnswered(call_id=call_id, operator=operator):
+                if call is None or not call.is_reply(call_id, None):
+                    logger.warning("ignoring call_answered for call %s", call_id)
+                    return
+                call.id = call_id
+                logger.info("call %s answered by %s", call_id, operator)
+                if call.hanging_up:
+                    await self._hang_up(call)
+                else:
+                    await self._ensure_media(call, offer_lost=False)
+            case Sdp(call_id=call_id, description=description):
+                if call is None or call.id != call_id or call.peer is None:
+                    logger.warning("ignoring an sdp %s for call %s", description.type, call_id)
+                elif description.type != "answer":
+                    logger.warning("call %s: expected an answer, got an offer", call_id)
+                else:
+                    await self._accept_answer(call, call.peer, description)
+            case Ice(call_id=call_id, candidate=candidate):
+                if call is not None and call.id == call_id and call.peer is not None:
+                    await call.peer.add_candidate(candidate)
+            case CallEnded(call_id=call_id, status=status, reason=reason):
+                if call is not None and call.id == call_id:
+                    await self._finish(call, reason=reason, call_status=status)
+                else:
+                    logger.info("call %s ended (%s), not ours any more", call_id, reason)
+            case ErrorMsg(code=code, message=text, ref=ref):
+                logger.warning("hub error %s: %s (ref %s)", code, text, ref)
+                if call is not None and code in CALL_GONE_CODES and ref in (call.key, call.id):
+                    if call.id is None:
+                        self._drop(call)
+                    else:
+                        await self._finish(call, reason=code, call_status=None)
+            case Pong():
+                pass
+            case _:
+                logger.warning("unhandled message type %r from the hub", message.type)
+
+    # --- the villager ---------------------------------------------------------------
+
+    async def _on_press(self) -> None:
+        if self.stopping:
+            return
+        if self.call is None:
+            call = self._new_call(key=uuid.uuid4().hex)
+            logger.info("button pressed: calling the town")
+            await self._request(call)
+        else:
+            logger.info("button pressed: hanging up")
+            await self._hang_up(self.call)
+
+    async def _request(self, call: Call) -> None:
+        assert call.key is not None
+        # Resent with the same key after a reconnect: the hub answers with the same call.
+        await self._send(CallRequest(type="call_request", idempotency_key=call.key, ref=call.key))
+
+    async def _hang_up(self, call: Call) -> None:
+        call.hanging_up = True
+        await call.stop_media()  # stop sending at once; the hub's call_ended follows
+        if call.id is not None:  # else: sent when call_queued names the call
+            await self._send(Hangup(type="hangup", call_id=call.id, ref=call.id))
+
+    # --- media ----------------------------------------------------------------------
+
+    async def _ensure_media(self, call: Call, *, offer_lost: bool) -> None:
+        """Offer a fresh peer connection unless the current one still serves."""
+        if call.media_serves(offer_lost=offer_lost):
+            return
+        assert call.id is not None
+        if call.peer is not None:
+            logger.info("call %s: replacing the peer connection", call.id)
+        call.phase = Phase.ANSWERED
+        try:
+            local = self._media.open()
+        except MediaUnavailable as exc:
+            logger.error("call %s: %s", call.id, exc)
+            return await self._report_media(call, "failed")
+        offer = await call.new_peer(
+            self._ice_servers, local, self._speaker_device,
+            lambda peer, state: self._post(PeerState(peer, state)),
+        )  # fmt: skip
+        # If the socket is down this is lost; the next welcome makes a new offer.
+        await self._send(Sdp(type="sdp", call_id=call.id, description=offer, ref=call.id))
+
+    async def _accept_answer(
+        self, call: Call, peer: PeerSession, answer: SessionDescription
+    ) -> None:
+        try:
+            await peer.accept_answer(answer)
+        except (ValueError, InvalidStateError, InvalidAccessError) as exc:
+            logger.error("call %s: the operator's answer was refused: %s", call.id, exc)
+            await self._report_media(call, "failed")
+
+    async def _on_peer_state(self, peer: PeerSession, state: str) -> None:
+        call = self.call
+        if call is None or call.peer is not peer or call.hanging_up:
+            return  # a connection already replaced or being torn down
+        if state == "connected":
+            call.phase = Phase.CONNECTED
+            await self._report_media(call, "connected")
+            self._publish()
+        elif state == "failed":
+            # aiortc has no ICE restart: recovery is a new connection under the same
+            # call (_ensure_media), which later work may trigger from here.
+            call.phase = Phase.ANSWERED
+            await self._report_media(call, "failed")
+
+    async def _report_media(self, call: Call, state: Literal["connected", "failed"]) -> None:
+        assert call.id is not None
+        await self._send(MediaState(type="media_state", call_id=call.id, state=state, ref=call.id))
+
+    # --- the call's life ---------------------------------------------------------------
+
+    def _new_call(self, key: str | None) -> Call:
+        self.call = Call(key=key)
+        self.no_call.clear()
+        return self.call
+
+    async def _finish(self, call: Call, *, reason: str, call_status: str | None) -> None:
+        await call.release()
+        logger.info("call %s ended (%s); frames received: %s", call.id, reason, call.counts)
+        self._emit(call.ended(reason, call_status))
+        self._drop(call)
+
+    def _drop(self, call: Call) -> None:
+        if self.call is call:
+            self.call = None
+            self.no_call.set()
+        self._publish()
+
+    def _publish(self) -> None:
+        call = self.call
+        if not self.online:
+            self._emit(Status("offline", call.id if call else None))
+        elif call is None:
+            self._emit(Status("idle"))
+        elif (status := call.status()) is not None:
+            self._emit(status)
+
+    def _emit(self, status: Status) -> None:
+        """Say a state when it differs from the last thing said (``ended`` always)."""
+        key = (status.state, status.call_id, status.position)
+        if key != self._last or status.state == "ended":
+            self._last = key
+            self._publish_to(status)

@@ -1,0 +1,167 @@
+"""What the kiosk sends: a generated picture and tone, or its camera and microphone.
+
+Local media is opened afresh for every peer connection, because aiortc stops a
+sender's track when the connection closes; opening per call also keeps the camera
+(and its light) off while the kiosk is idle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import logging
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+import av
+import numpy as np
+from aiortc import MediaStreamTrack, VideoStreamTrack
+from aiortc.contrib.media import MediaPlayer
+from aiortc.mediastreams import MediaStreamError
+
+logger = logging.getLogger(__name__)
+
+WIDTH, HEIGHT = 640, 480
+TONE_HZ = 880.0
+SAMPLE_RATE = 48_000
+AUDIO_PTIME = 0.020
+_BAR_COLOURS = np.array(
+    [[255, 255, 255], [255, 255, 0], [0, 255, 255], [0, 255, 0],
+     [255, 0, 255], [255, 0, 0], [0, 0, 255], [16, 16, 16]],
+    dtype=np.uint8,
+)  # fmt: skip
+
+
+class MediaUnavailable(Exception):
+    """A camera or microphone could not be opened."""
+
+
+class MovingPictureTrack(VideoStreamTrack):
+    """640x480 colour bars sliding sideways with a bouncing box, at 30 fps.
+
+    Motion matters: the browser test proves video flows by seeing pixels change.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        bar_width = WIDTH // len(_BAR_COLOURS)
+        row = np.repeat(_BAR_COLOURS, bar_width, axis=0)
+        self._bars = np.ascontiguousarray(np.broadcast_to(row, (HEIGHT, WIDTH, 3)))
+        self._index = 0
+
+    def draw(self, index: int) -> np.ndarray:
+        """The picture of frame ``index``, as an RGB array."""
+        image = np.roll(self._bars, 8 * index, axis=1)
+        box, span_x, span_y = 80, WIDTH - 80, HEIGHT - 80
+        x = abs((7 * index) % (2 * span_x) - span_x)
+        y = abs((5 * index) % (2 * span_y) - span_y)
+        image[y : y + box, x : x + box] = (0, 0, 0)
+        return image
+
+    async def recv(self) -> av.VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        frame = av.VideoFrame.from_ndarray(self.draw(self._index), format="rgb24")
+        frame.pts = pts
+        frame.time_base = time_base
+        self._index += 1
+        return frame
+
+
+class ToneTrack(MediaStreamTrack):
+    """A continuous 880 Hz sine: 48 kHz, s16 mono, 20 ms frames, paced in real time."""
+
+    kind = "audio"
+
+    def __init__(self, frequency: float = TONE_HZ) -> None:
+        super().__init__()
+        self.frequency = frequency
+        self._samples = int(SAMPLE_RATE * AUDIO_PTIME)
+        self._sent = 0  # samples so far: both the pts and the sine's phase
+        self._start: float | None = None
+
+    def samples(self, first: int, count: int) -> np.ndarray:
+        t = np.arange(first, first + count) / SAMPLE_RATE
+        return (0.3 * 32767 * np.sin(2 * np.pi * self.frequency * t)).astype(np.int16)
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._start is None:
+            self._start = time.monotonic()
+        else:
+            await asyncio.sleep(self._start + self._sent / SAMPLE_RATE - time.monotonic())
+        pcm = self.samples(self._sent, self._samples)
+        frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = SAMPLE_RATE
+        frame.pts = self._sent
+        frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
+        self._sent += self._samples
+        return frame
+
+
+@dataclass
+class LocalMedia:
+    """The outgoing tracks of one peer connection."""
+
+    audio: MediaStreamTrack
+    video: MediaStreamTrack
+
+    def close(self) -> None:
+        # stop() is idempotent in aiortc; for a MediaPlayer it also releases the device
+        self.audio.stop()
+        self.video.stop()
+
+
+class MediaSource(Protocol):
+    def probe(self) -> None:
+        """Raise MediaUnavailable now, at start-up, rather than at the first call."""
+
+    def open(self) -> LocalMedia: ...
+
+
+class GeneratedMedia:
+    def probe(self) -> None:
+        return None
+
+    def open(self) -> LocalMedia:
+        return LocalMedia(audio=ToneTrack(), video=MovingPictureTrack())
+
+
+class DeviceMedia:
+    """A V4L2 camera and an ALSA microphone, through ffmpeg."""
+
+    def __init__(self, video_device: str, audio_device: str) -> None:
+        self.video_device = video_device
+        self.audio_device = audio_device
+
+    def probe(self) -> None:
+        self.open().close()
+
+    def open(self) -> LocalMedia:
+        camera = self._player(
+            "camera", self.video_device, "v4l2", {"video_size": f"{WIDTH}x{HEIGHT}"}
+        )
+        if camera.video is None:
+            raise MediaUnavailable(f"camera {self.video_device} gives no video stream")
+        try:
+            mic = self._player("microphone", self.audio_device, "alsa", None)
+            if mic.audio is None:
+                raise MediaUnavailable(f"microphone {self.audio_device} gives no audio stream")
+        except MediaUnavailable:
+            camera.video.stop()
+            raise
+        return LocalMedia(audio=mic.audio, video=camera.video)
+
+    @staticmethod
+    def _player(what: str, device: str, fmt: str, options: dict[str, str] | None) -> MediaPlayer:
+        try:
+            return MediaPlayer(device, format=fmt, options=options)
+        except (OSError, ValueError, av.FFmpegError) as exc:
+            raise MediaUnavailable(f"cannot open the {what} {device} ({fmt}): {exc}") from exc
+
+
+def media_source(kind: str, video_device: str, audio_device: str) -> MediaSource:
+    if kind == "test":
+        return GeneratedMedia()
+    return DeviceMedia(video_device, audio_device)

@@ -1,0 +1,44 @@
+"""What the villager is told at each state, in plain Chinese, on standard error.
+
+A full-screen UI will show the same words later; until then the log carries them.
+"""
+
+# ruff: noqa: RUF001 - Chinese text takes full-width punctuation
+
+from __future__ import annotations
+
+import logging
+
+from kiosk_client.status import Status
+
+villager = logging.getLogger("kiosk_client.prompt")
+
+PRESS_TO_CALL = "请按按钮呼叫镇里"
+CALLING_AHEAD = "正在呼叫，您前面还有 {ahead} 位，请稍候"
+CALLING_NEXT = "正在呼叫，马上就好，请稍候"
+CONNECTED = "已接通，请对着屏幕说话"
+ENDED = "通话结束，谢谢"
+RECONNECTING = "网络断开，正在重新连接…"
+RESUMING = "网络断开，正在恢复通话…"
+
+
+def words_for(status: Status) -> str:
+    match status.state:
+        case "idle":
+            return PRESS_TO_CALL
+        case "queued" if status.position is not None and status.position > 1:
+            return CALLING_AHEAD.format(ahead=status.position - 1)
+        case "queued":
+            return CALLING_NEXT
+        case "connected":
+            return CONNECTED
+        case "ended":
+            return ENDED
+        case "offline":
+            return RECONNECTING if status.call_id is None else RESUMING
+        case _:
+            raise ValueError(f"no words for kiosk state {status.state!r}")
+
+
+def prompt(status: Status) -> None:
+    villager.info("%s", words_for(status))

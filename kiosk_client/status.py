@@ -1,0 +1,41 @@
+"""The kiosk's visible state, and its JSON lines for supervising programs and tests.
+
+``--status-json`` makes standard output a stream of exactly one JSON object per line
+and nothing else (logs go to standard error), flushed at once so a supervising
+process or a test sees every change as it happens.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, TextIO
+
+State = Literal["idle", "queued", "connected", "ended", "offline"]
+
+
+@dataclass(frozen=True)
+class Status:
+    state: State
+    call_id: str | None = None
+    position: int | None = None  # only while queued
+    extra: dict[str, Any] = field(default_factory=dict)  # the figures of an ``ended`` line
+
+    def as_json(self) -> dict[str, Any]:
+        line: dict[str, Any] = {"state": self.state, "call_id": self.call_id}
+        if self.state == "queued":
+            line["position"] = self.position
+        line.update(self.extra)
+        line["ts"] = datetime.now(UTC).isoformat(timespec="milliseconds")
+        return line
+
+
+class JsonLines:
+    def __init__(self, out: TextIO = sys.stdout) -> None:
+        self._out = out
+
+    def __call__(self, status: Status) -> None:
+        self._out.write(json.dumps(status.as_json()) + "\n")
+        self._out.flush()

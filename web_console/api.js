@@ -1,0 +1,71 @@
+// fetch() wrapper for the hub's JSON API. The session cookie is HttpOnly and
+// same-origin, so the browser sends it; JS never sees it.
+
+import { noteServerDate } from "./format.js";
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message || code);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/**
+ * Call the API. Resolves to the parsed JSON body (or null for 204), rejects with
+ * ApiError carrying the hub's {error: {code, message}}; a network failure has
+ * status 0 and code "network".
+ */
+export async function api(method, path, body) {
+  const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch (err) {
+    throw new ApiError(0, "network", String(err && err.message ? err.message : err));
+  }
+  noteServerDate(res.headers.get("Date"));
+  if (res.status === 204) return null;
+  const text = await res.text();
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!res.ok) {
+    const err = data && data.error;
+    const detail = data && typeof data.detail === "string" ? data.detail : "";
+    throw new ApiError(
+      res.status,
+      (err && err.code) || `http_${res.status}`,
+      (err && err.message) || detail || `${res.status} ${res.statusText}`,
+    );
+  }
+  return data;
+}
+
+export const login = (username, password) => api("POST", "/api/auth/login", { username, password });
+export const logout = () => api("POST", "/api/auth/logout");
+export const me = () => api("GET", "/api/me");
+export const config = () => api("GET", "/api/config");
+export const getCall = (id) => api("GET", `/api/calls/${encodeURIComponent(id)}`);
+export const saveRequest = (id, request) =>
+  api("PUT", `/api/calls/${encodeURIComponent(id)}/request`, request);
+
+/** One page of the call log; `filters` holds town/kiosk/status/since/until/limit/cursor. */
+export function listCalls(filters = {}) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(filters)) {
+    if (v !== undefined && v !== null && v !== "") q.set(k, String(v));
+  }
+  const qs = q.toString();
+  return api("GET", `/api/calls${qs ? `?${qs}` : ""}`);
+}

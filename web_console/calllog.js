@@ -1,0 +1,247 @@
+// The call log tab: a table of calls, newest first, with "load more" and a
+// detail dialog showing each call's event timeline.
+
+import { getCall, listCalls } from "./api.js";
+import { between, clock, dateTime, since, timeOfDay } from "./format.js";
+import { t, tr } from "./i18n.js";
+
+const PAGE_SIZE = 50;
+const LIVE = new Set(["queued", "connected"]);
+
+/** Create an element: h("td", {class: "x"}, "text", child, ...). */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") el.className = v;
+    else if (k === "dataset") Object.assign(el.dataset, v);
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === "") continue;
+    el.append(c instanceof Node ? c : String(c));
+  }
+  return el;
+}
+
+export function statusChip(status) {
+  return h("span", { class: `chip status-${status}` }, tr("status", status));
+}
+
+export function requestChip(status) {
+  return h("span", { class: `chip req-${status}` }, tr("req", status));
+}
+
+function waitSeconds(c) {
+  if (typeof c.wait_s === "number") return c.wait_s;
+  const w = between(c.created_at, c.answered_at) ?? between(c.created_at, c.ended_at);
+  if (w !== null) return w;
+  return c.status === "queued" ? since(c.created_at) : null;
+}
+
+function talkSeconds(c) {
+  if (typeof c.talk_s === "number") return c.talk_s;
+  const d = between(c.answered_at, c.ended_at);
+  if (d !== null) return d;
+  return c.status === "connected" && c.answered_at ? since(c.answered_at) : null;
+}
+
+const dash = () => t("detail.none");
+const dur = (s) => (s === null ? dash() : clock(s));
+
+export class CallLog {
+  constructor({ table, tbody, moreBtn, refreshBtn, note, dialog, toast }) {
+    this.table = table;
+    this.tbody = tbody;
+    this.moreBtn = moreBtn;
+    this.note = note;
+    this.dialog = dialog;
+    this.toast = toast;
+    this.items = [];
+    this.cursor = null;
+    this.seq = 0;
+    this.loading = false;
+    this.detail = null; // the call shown in the dialog
+    refreshBtn.addEventListener("click", () => this.refresh());
+    moreBtn.addEventListener("click", () => this.loadMore());
+    tbody.addEventListener("click", (ev) => {
+      const row = ev.target.closest("tr[data-call-id]");
+      if (row) this.openDetail(row.dataset.callId);
+    });
+    tbody.addEventListener("keydown", (ev) => {
+      const row = ev.target.closest("tr[data-call-id]");
+      if (row && (ev.key === "Enter" || ev.key === " ")) {
+        ev.preventDefault();
+        this.openDetail(row.dataset.callId);
+      }
+    });
+  }
+
+  clear() {
+    this.seq++;
+    this.items = [];
+    this.cursor = null;
+    this.render();
+  }
+
+  async refresh() {
+    await this.fetchPage(null);
+  }
+
+  async loadMore() {
+    if (this.cursor) await this.fetchPage(this.cursor);
+  }
+
+  async fetchPage(cursor) {
+    const seq = ++this.seq;
+    this.loading = true;
+    this.renderNote();
+    try {
+      const page = await listCalls({ limit: PAGE_SIZE, cursor });
+      if (seq !== this.seq) return;
+      const items = page.items || [];
+      if (cursor) {
+        const seen = new Set(this.items.map((c) => c.id));
+        this.items = this.items.concat(items.filter((c) => !seen.has(c.id)));
+      } else {
+        this.items = items;
+      }
+      this.cursor = page.next_cursor || null;
+      this.error = null;
+    } catch (err) {
+      if (seq !== this.seq) return;
+      this.error = err;
+    } finally {
+      if (seq === this.seq) this.loading = false;
+    }
+    this.render();
+  }
+
+  renderNote() {
+    let text = "";
+    if (this.loading) text = t("log.loading");
+    else if (this.error) text = t("log.failed", { message: this.error.message });
+    else if (this.items.length === 0) text = t("log.empty");
+    this.note.textContent = text;
+    this.note.hidden = text === "";
+    this.note.classList.toggle("error", Boolean(this.error) && !this.loading);
+    this.moreBtn.hidden = !this.cursor;
+    this.moreBtn.disabled = this.loading;
+  }
+
+  render() {
+    this.tbody.replaceChildren(...this.items.map((c) => this.row(c)));
+    this.renderNote();
+    if (this.detail && this.dialog.open) this.renderDetail(this.detail);
+  }
+
+  row(c) {
+    const req = c.request;
+    const live = LIVE.has(c.status);
+    return h(
+      "tr",
+      { "data-testid": "call-row", "data-call-id": c.id, tabindex: 0, class: "call-row" },
+      h("td", { class: "nowrap" }, dateTime(c.created_at)),
+      h("td", { class: "nowrap" }, c.kiosk_name || c.kiosk_id),
+      h("td", { class: "nowrap" }, c.village || ""),
+      h("td", {}, statusChip(c.status)),
+      h("td", { class: "num", "data-live": live ? "wait" : null }, dur(waitSeconds(c))),
+      h("td", { class: "num", "data-live": live ? "talk" : null }, dur(talkSeconds(c))),
+      h("td", { class: "nowrap" }, c.operator || dash()),
+      h(
+        "td",
+        { class: "request-cell" },
+        req
+          ? [
+              h("div", { class: "summary" }, req.summary || ""),
+              h(
+                "div",
+                { class: "chips" },
+                req.category ? h("span", { class: "chip cat" }, tr("cat", req.category)) : null,
+                req.status ? requestChip(req.status) : null,
+              ),
+            ]
+          : dash(),
+      ),
+    );
+  }
+
+  async openDetail(id) {
+    try {
+      const call = await getCall(id);
+      this.detail = call;
+      this.renderDetail(call);
+      if (!this.dialog.open) this.dialog.showModal();
+    } catch (err) {
+      this.toast(t("detail.failed", { message: err.message }), "error");
+    }
+  }
+
+  renderDetail(c) {
+    const body = this.dialog.querySelector(".detail-body");
+    const req = c.request;
+    const fact = (label, value) => [h("dt", {}, label), h("dd", {}, value || dash())];
+    const reason = c.end_reason ? tr("reason", c.end_reason) : "";
+    body.replaceChildren(
+      h(
+        "div",
+        { class: "detail-head" },
+        h("h3", {}, `${c.kiosk_name || c.kiosk_id}${c.village ? ` · ${c.village}` : ""}`),
+        statusChip(c.status),
+      ),
+      h(
+        "dl",
+        { class: "facts" },
+        fact(t("detail.created"), dateTime(c.created_at)),
+        fact(t("detail.answered"), dateTime(c.answered_at)),
+        fact(t("detail.ended"), dateTime(c.ended_at)),
+        fact(t("log.col.wait"), dur(waitSeconds(c))),
+        fact(t("log.col.talk"), dur(talkSeconds(c))),
+        fact(t("log.col.operator"), c.operator),
+        fact(t("detail.end_reason"), reason),
+        fact(
+          t("log.col.request"),
+          req
+            ? h(
+                "span",
+                {},
+                req.summary || "",
+                " ",
+                req.category ? h("span", { class: "chip cat" }, tr("cat", req.category)) : null,
+                " ",
+                req.status ? requestChip(req.status) : null,
+              )
+            : "",
+        ),
+      ),
+      h("h4", {}, t("detail.events")),
+      h("ol", { class: "timeline" }, (c.events || []).map((ev) => this.eventItem(ev))),
+    );
+  }
+
+  eventItem(ev) {
+    const extras = [];
+    for (const [k, v] of Object.entries(ev)) {
+      if (k === "type" || k === "at" || v === null || v === "" || typeof v === "object") continue;
+      if (k === "reason") extras.push(tr("reason", v));
+      else if (k === "status") extras.push(tr(ev.type === "request_saved" ? "req" : "status", v));
+      else if (k === "by") extras.push(tr("by", String(v).split(":")[0] === "kiosk" ? "kiosk" : v));
+      else extras.push(String(v));
+    }
+    return h(
+      "li",
+      { "data-event": ev.type },
+      h("time", { datetime: ev.at || "" }, timeOfDay(ev.at)),
+      h("span", { class: "event-name" }, tr("event", ev.type)),
+      extras.length ? h("span", { class: "event-extra" }, extras.join(" · ")) : null,
+    );
+  }
+
+  /** Once a second: live calls' durations count on, in place (a re-render would eat clicks). */
+  tick() {
+    for (const cell of this.tbody.querySelectorAll("td[data-live]")) {
+      const c = this.items.find((item) => item.id === cell.parentElement.dataset.callId);
+      if (c) cell.textContent = dur(cell.dataset.live === "wait" ? waitSeconds(c) : talkSeconds(c));
+    }
+  }
+}

@@ -1,0 +1,169 @@
+// The operator's WebSocket to the hub: one switch over the message type, a
+// keep-alive ping, and reconnection with backoff until stop() is called.
+
+import { me } from "./api.js";
+
+const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
+const PING_EVERY_MS = 20000;
+const SILENCE_LIMIT_MS = 45000; // no message for this long: the socket is dead
+
+export class Signalling {
+  /**
+   * @param handlers one function per hub message type (welcome, availability,
+   *   ring, ring_stop, answered, sdp, ice, call_ended, error), plus
+   *   status(state, attempt) with state "connecting" | "open" | "reconnecting",
+   *   authLost() when the session is gone, and unknown(msg).
+   */
+  constructor(handlers) {
+    this.h = handlers;
+    this.ws = null;
+    this.stopped = true;
+    this.attempt = 0;
+    this.retryTimer = null;
+    this.pingTimer = null;
+    this.lastHeard = 0;
+    this.refSeq = 0;
+  }
+
+  start() {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.attempt = 0;
+    this.h.status("connecting", 0);
+    this.open();
+  }
+
+  /** Close for good (logout). Idempotent. */
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.pingTimer);
+    this.retryTimer = null;
+    this.pingTimer = null;
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) {
+      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+      ws.close(1000, "logout");
+    }
+  }
+
+  get connected() {
+    return this.ws !== null && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Send one message; returns its ref, or null when the socket isn't open. */
+  send(msg) {
+    if (!this.connected) return null;
+    const ref = msg.ref ?? `c${++this.refSeq}`;
+    this.ws.send(JSON.stringify({ ...msg, ref }));
+    return ref;
+  }
+
+  open() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const ws = new WebSocket(`${scheme}://${location.host}/ws/operator`);
+    this.ws = ws;
+    ws.onopen = () => {
+      this.lastHeard = Date.now();
+      clearInterval(this.pingTimer);
+      this.pingTimer = setInterval(() => this.keepAlive(), PING_EVERY_MS);
+    };
+    ws.onmessage = (ev) => {
+      this.lastHeard = Date.now();
+      let msg;
+      try {
+        msg = JSON.parse(ev.data);
+      } catch {
+        console.error("yijian: hub sent a message that is not JSON", ev.data);
+        return;
+      }
+      this.dispatch(msg);
+    };
+    ws.onerror = () => {
+      // onclose follows and does the work
+    };
+    ws.onclose = (ev) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      clearInterval(this.pingTimer);
+      this.pingTimer = null;
+      console.info(`yijian: operator socket closed (${ev.code} ${ev.reason || ""})`);
+      if (!this.stopped) this.scheduleReconnect();
+    };
+  }
+
+  keepAlive() {
+    if (!this.connected) return;
+    if (Date.now() - this.lastHeard > SILENCE_LIMIT_MS) {
+      console.warn("yijian: hub silent too long; reconnecting");
+      this.ws.close(4000, "silent");
+      return;
+    }
+    this.send({ type: "ping" });
+  }
+
+  async scheduleReconnect() {
+    const attempt = ++this.attempt;
+    this.h.status("reconnecting", attempt);
+    // A refused handshake looks the same as a dead hub; ask whether the session lives.
+    try {
+      await me();
+    } catch (err) {
+      if (err.status === 401) {
+        if (!this.stopped) {
+          this.stop();
+          this.h.authLost();
+        }
+        return;
+      }
+    }
+    if (this.stopped) return;
+    const base = BACKOFF_MS[Math.min(attempt - 1, BACKOFF_MS.length - 1)];
+    const delay = base * (0.8 + Math.random() * 0.4);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (!this.stopped) this.open();
+    }, delay);
+  }
+
+  dispatch(msg) {
+    const h = this.h;
+    switch (msg.type) {
+      case "welcome":
+        this.attempt = 0;
+        h.status("open", 0);
+        h.welcome(msg);
+        break;
+      case "availability":
+        h.availability(msg);
+        break;
+      case "ring":
+        h.ring(msg);
+        break;
+      case "ring_stop":
+        h.ring_stop(msg);
+        break;
+      case "answered":
+        h.answered(msg);
+        break;
+      case "sdp":
+        h.sdp(msg);
+        break;
+      case "ice":
+        h.ice(msg);
+        break;
+      case "call_ended":
+        h.call_ended(msg);
+        break;
+      case "error":
+        h.error(msg);
+        break;
+      case "pong":
+        break;
+      default:
+        console.error(`yijian: unknown message type from hub: ${JSON.stringify(msg.type)}`, msg);
+        h.unknown(msg);
+    }
+  }
+}
