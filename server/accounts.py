@@ -138,6 +138,10 @@ class Accounts:
             mapping={"town": town_id, "role": role, "password_hash": _hasher.hash(password)},
         )
         await self.redis.sadd(keys.OPERATORS, username)
+        await self.redis.sadd(keys.town_operators(town_id), username)
+
+    async def town_operators(self, town_id: str) -> list[str]:
+        return sorted(await self.redis.smembers(keys.town_operators(town_id)))
 
     async def operator(self, username: str) -> Operator:
         data = await self.redis.hgetall(keys.operator(username))

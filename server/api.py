@@ -123,7 +123,7 @@ async def get_call(call_id: str, operator: OperatorDep, calls: CallsDep) -> dict
 
 @router.put("/calls/{call_id}/request")
 async def save_request(
-    call_id: str, body: RequestBody, operator: OperatorDep, calls: CallsDep
+    call_id: str, body: RequestBody, operator: OperatorDep, calls: CallsDep, request: Request
 ) -> dict[str, Any]:
     call = visible_call(operator, await calls.get(call_id))
     if call.answered_at is None:
@@ -131,4 +131,5 @@ async def save_request(
     if call.operator != operator.username and operator.role == "operator":
         raise Forbidden(f"call {call_id} was answered by {call.operator}", code="not_your_call")
     saved = await calls.save_request(call, body.model_dump(), by=operator.username)
+    await request.app.state.hub.request_saved(operator.username)  # ends the wrap-up early
     return {**saved.to_api(), "events": await calls.events(call.id)}

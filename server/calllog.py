@@ -1,20 +1,27 @@
 """Reading the call log: filtered, newest first, paged with a cursor.
 
 Call ids start with their creation time, and each index (all calls, a town's, a
-kiosk's) is a sorted set with every score 0, so a lexical range over the ids is a
-time range and the cursor is simply the last id returned.
+kiosk's, an operator's, a town's ended calls of one status) is a sorted set with
+every score 0, so a lexical range over the ids is a time range and the cursor is
+simply the last id returned (``server.index_scan``). A text query (``q``) searches
+the calls' requests and pages over their calls.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from server import keys
-from server.calls import CallRecord, id_bound
+from server import index_scan, keys
+from server.calls import FINAL, CallRecord
+from server.request_query import RequestFilter, RequestQuery
+from server.text_index import parse_query
 
 MAX_LIMIT = 200
+MAX_TEXT_MATCHES = 20_000  # requests a text query on the call log may expand
+EXPORT_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -24,49 +31,77 @@ class CallFilter:
     status: str | None = None
     since_ms: int | None = None
     until_ms: int | None = None  # exclusive
+    village: str | None = None
+    operator: str | None = None
+    q: str | None = None  # text of the call's request
+    town_ids: tuple[str, ...] = ()  # every town, for a text query across towns
+
+    def keeps(self, call: CallRecord) -> bool:
+        return (
+            (self.town_id is None or call.town_id == self.town_id)
+            and (self.kiosk_id is None or call.kiosk_id == self.kiosk_id)
+            and (self.status is None or call.status == self.status)
+            and (self.village is None or call.village == self.village)
+            and (self.operator is None or call.operator == self.operator)
+        )
+
+    def indexes(self) -> list[str]:
+        """Indexes that hold every match (the scan walks the narrowest). The extra
+        indexes are written when a call is answered (operator) or ends (status)."""
+        if self.kiosk_id:
+            found = [keys.kiosk_calls(self.kiosk_id)]
+        elif self.town_id:
+            found = [keys.town_calls(self.town_id)]
+        else:
+            found = [keys.CALLS]
+        if self.operator:
+            found.append(keys.call_index("operator", self.operator))
+        if self.town_id and self.status in FINAL:
+            found.append(keys.call_index("status", self.town_id, self.status))
+        return found
 
 
 class CallLog:
     def __init__(self, redis: aioredis.Redis) -> None:
         self.redis = redis
+        self.requests = RequestQuery(redis)
+
+    async def load(self, ids: list[str]) -> list[CallRecord | None]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for call_id in ids:
+                pipe.hgetall(keys.call(call_id))
+            rows = await pipe.execute()
+        return [CallRecord.from_hash(row) if row else None for row in rows]
 
     async def page(
         self, flt: CallFilter, limit: int = 50, cursor: str | None = None
     ) -> tuple[list[CallRecord], str | None]:
-        if flt.kiosk_id:
-            index = keys.kiosk_calls(flt.kiosk_id)
-        elif flt.town_id:
-            index = keys.town_calls(flt.town_id)
+        lower, upper = index_scan.lex_range(flt.since_ms, flt.until_ms, cursor)
+        source: str | list[str]
+        if flt.q and not parse_query(flt.q).empty:
+            source = await self._calls_of_matching_requests(flt)
         else:
-            index = keys.CALLS
-        upper = "+"
-        if flt.until_ms is not None:
-            upper = "(" + id_bound(flt.until_ms)
-        if cursor is not None and (upper == "+" or cursor < upper[1:]):
-            upper = "(" + cursor
-        lower = "[" + id_bound(flt.since_ms) if flt.since_ms is not None else "-"
+            source = await index_scan.smallest_index(self.redis, flt.indexes(), lower, upper)
+        return await index_scan.page(
+            self.redis, source, lower, upper, limit, self.load, flt.keeps, lambda c: c.id
+        )
 
-        found: list[CallRecord] = []
-        batch = max(limit, 50) if flt.status else limit + 1
-        while True:
-            ids = await self.redis.zrevrangebylex(index, upper, lower, start=0, num=batch)
-            if not ids:
-                return found, None
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for call_id in ids:
-                    pipe.hgetall(keys.call(call_id))
-                rows = await pipe.execute()
-            for data in rows:
-                if not data:
-                    continue
-                call = CallRecord.from_hash(data)
-                if flt.town_id and call.town_id != flt.town_id:
-                    continue
-                if flt.status and call.status != flt.status:
-                    continue
-                if len(found) == limit:
-                    return found, found[-1].id
-                found.append(call)
-            if len(ids) < batch:
-                return found, None
-            upper = "(" + ids[-1]
+    async def _calls_of_matching_requests(self, flt: CallFilter) -> list[str]:
+        """The calls linked to requests whose text matches, newest first."""
+        rq = RequestFilter(town_id=flt.town_id, town_ids=flt.town_ids, kiosk_id=flt.kiosk_id,
+                           village=flt.village, q=flt.q)  # fmt: skip
+        call_ids: set[str] = set()
+        async for rec in self.requests.all(rq, MAX_TEXT_MATCHES):
+            call_ids.update(rec.call_ids)
+        return sorted(call_ids, reverse=True)
+
+    async def all(self, flt: CallFilter, max_rows: int) -> AsyncIterator[CallRecord]:
+        """Every match, newest first, in pages (for the export)."""
+        cursor, sent = None, 0
+        while sent < max_rows:
+            items, cursor = await self.page(flt, min(EXPORT_BATCH, max_rows - sent), cursor)
+            for item in items:
+                yield item
+            sent += len(items)
+            if cursor is None:
+                return

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,8 @@ LIVE = ("queued", "connected")
 FINAL = ("completed", "abandoned", "unanswered", "failed")
 STATUSES = LIVE + FINAL
 REQUEST_STATUSES = ("open", "in_progress", "resolved")
+# Written by request tracking (server.requests): shown in call items when present.
+EXTRA_FIELDS = ("request_id", "request_number", "rating")
 DEFAULT_CATEGORIES = ("政务咨询", "民生求助", "矛盾纠纷", "环境卫生", "治安隐患", "其他")
 
 
@@ -50,6 +53,8 @@ class CallRecord:
     operator_conn: str | None = None
     end_reason: str | None = None
     request: dict[str, Any] | None = None
+    kind: str = "call"  # or "callback": the town called the kiosk
+    overflow: tuple[str, ...] = ()  # other towns where this call also rings
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -71,6 +76,9 @@ class CallRecord:
             operator_conn=data.get("operator_conn") or None,
             end_reason=data.get("end_reason") or None,
             request=json.loads(data["request"]) if data.get("request") else None,
+            extra={k: data[k] for k in EXTRA_FIELDS if data.get(k)},
+            kind=data.get("kind") or "call",
+            overflow=tuple(t for t in data.get("overflow", "").split(",") if t),
         )
 
     @property
@@ -96,6 +104,7 @@ class CallRecord:
             if self.ended_at and self.answered_at
             else None,
             "request": self.request,
+            **self.extra,
         }
 
 
@@ -106,8 +115,14 @@ class CallStore:
         self._claim = redis.register_script(scripts.CLAIM_CALL)
         self._end = redis.register_script(scripts.END_CALL)
         self._offered = redis.register_script(scripts.MARK_OFFERED)
+        self._requeue = redis.register_script(scripts.REQUEUE_CALL)
+        # Told of each claim and each end (request tracking and the numbers, server.tracking).
+        self.on_answered: list[Callable[[CallRecord], Awaitable[None]]] = []
+        self.on_ended: list[Callable[[CallRecord], Awaitable[None]]] = []
 
-    async def create(self, kiosk: Kiosk, idempotency_key: str) -> tuple[CallRecord, bool]:
+    async def create(
+        self, kiosk: Kiosk, idempotency_key: str, kind: str = "call"
+    ) -> tuple[CallRecord, bool]:
         """The kiosk's live call, or a new queued one. Returns (call, created)."""
         at = now_ms()
         call_id, outcome = await self._create(
@@ -120,9 +135,11 @@ class CallStore:
                 keys.CALLS,
                 keys.town_calls(kiosk.town_id),
                 keys.kiosk_calls(kiosk.id),
+                keys.LIVE_CALLS,
+                keys.ACTIVE_TOWNS,
             ],
             args=[new_id, at, kiosk.id, kiosk.town_id, kiosk.name, kiosk.village,
-                  keys.IDEMPOTENCY_TTL_S],
+                  keys.IDEMPOTENCY_TTL_S, kind],
         )  # fmt: skip
         return await self.get(call_id), outcome == "new"
 
@@ -160,16 +177,17 @@ class CallStore:
     async def claim(self, call_id: str, operator: Operator, conn_id: str) -> CallRecord:
         """Give the call to this operator, atomically; exactly one claimant wins."""
         call = await self.get(call_id)
-        if call.town_id != operator.town_id:
+        if operator.town_id != call.town_id and operator.town_id not in call.overflow:
             raise NotFound(f"no call {call_id!r}", code="call_not_found")
         result = await self._claim(
             keys=[keys.call(call_id), keys.town_queue(call.town_id),
-                  keys.operator_live(operator.username), keys.call_events(call_id)],
+                  keys.operator_live(operator.username), keys.call_events(call_id),
+                  keys.TIMERS, *map(keys.town_overflow, call.overflow)],
             args=[call_id, operator.username, now_ms(), conn_id],
         )  # fmt: skip
         match result[0]:
             case "ok":
-                return await self.get(call_id)
+                return await self._told(self.on_answered, call_id)
             case "taken" if result[1] == "connected":
                 raise CallTaken(f"call {call_id} was answered by {result[2]}")
             case "taken":
@@ -191,15 +209,49 @@ class CallStore:
                 keys=[keys.call(call_id), keys.town_queue(call.town_id),
                       keys.kiosk_live(call.kiosk_id),
                       keys.operator_live(call.operator or "-"),
-                      keys.call_events(call_id), keys.GRACE],
+                      keys.call_events(call_id), keys.TIMERS, keys.LIVE_CALLS,
+                      *map(keys.town_overflow, call.overflow)],
                 args=[call_id, now_ms(), reason, by, if_queued, if_connected,
                       call.operator or ""],
             )  # fmt: skip
             if result[0] == "ok":
-                return await self.get(call_id)
+                return await self._told(self.on_ended, call_id)
             if result[0] != "stale":  # answered between our read and the script: retry
                 return None
         raise BadState(f"call {call_id} keeps changing; try again")
+
+    async def requeue(self, call_id: str, *, reason: str) -> CallRecord | None:
+        """Put a connected call back at the head of its queue; None if it was not."""
+        call = await self.get(call_id)
+        if call.status != "connected" or not call.operator:
+            return None
+        result = await self._requeue(
+            keys=[keys.call(call_id), keys.town_queue(call.town_id),
+                  keys.operator_live(call.operator), keys.call_events(call_id), keys.TIMERS],
+            args=[call_id, now_ms(), reason, call.operator],
+        )  # fmt: skip
+        return await self.get(call_id) if result[0] == "ok" else None
+
+    async def add_overflow(self, call: CallRecord, town_id: str) -> bool:
+        """Let the call ring in another town too, keeping its place at home."""
+        if town_id in call.overflow or town_id == call.town_id:
+            return False
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.call(call.id), "overflow", ",".join((*call.overflow, town_id)))
+            pipe.zadd(keys.town_overflow(town_id), {call.id: call.created_at})
+            pipe.xadd(
+                keys.call_events(call.id), {"type": "overflowed", "at": now_ms(), "town": town_id}
+            )
+            await pipe.execute()
+        return True
+
+    async def _told(
+        self, hooks: list[Callable[[CallRecord], Awaitable[None]]], call_id: str
+    ) -> CallRecord:
+        call = await self.get(call_id)
+        for hook in hooks:
+            await hook(call)
+        return call
 
     async def mark_offered(self, call_id: str, username: str) -> None:
         await self._offered(
@@ -225,13 +277,3 @@ class CallStore:
     async def events(self, call_id: str) -> list[dict[str, Any]]:
         entries = await self.redis.xrange(keys.call_events(call_id))
         return [{**fields, "at": iso(fields.get("at"))} for _id, fields in entries]
-
-    async def grace_start(self, call_id: str, side: str, deadline_ms: int) -> None:
-        await self.redis.zadd(keys.GRACE, {f"{call_id}|{side}": deadline_ms})
-
-    async def grace_cancel(self, call_id: str, side: str) -> None:
-        await self.redis.zrem(keys.GRACE, f"{call_id}|{side}")
-
-    async def grace_expired(self, at_ms: int) -> list[tuple[str, str]]:
-        members = await self.redis.zrangebyscore(keys.GRACE, "-inf", at_ms, start=0, num=100)
-        return [tuple(m.split("|", 1)) for m in members]  # type: ignore[misc]

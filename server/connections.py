@@ -38,6 +38,8 @@ class Connection:
         self._max_errors = max_errors_per_10s
         self._close_code = 1000
         self.closed = False
+        self.last_seen = time.monotonic()  # the last message from the client
+        self.handler: Any = None  # this socket's bus handler, set by the hub
 
     def start(self) -> None:
         self._writer = asyncio.create_task(self._write(), name=f"ws-writer-{self.id}")
@@ -104,7 +106,6 @@ class KioskConn(Connection):
     def __init__(self, websocket: WebSocket, kiosk: Kiosk, max_errors_per_10s: int) -> None:
         super().__init__(websocket, max_errors_per_10s)
         self.kiosk = kiosk
-        self.call_id: str | None = None  # the live call, as this socket last knew it
         self.position: int | None = None  # last position told, to announce only gains
 
 
@@ -112,6 +113,7 @@ class OperatorConn(Connection):
     def __init__(self, websocket: WebSocket, operator: Operator, max_errors_per_10s: int) -> None:
         super().__init__(websocket, max_errors_per_10s)
         self.operator = operator
-        self.availability = "away"
+        self.availability: str | None = None  # as last told to this console
+        self.state: str | None = None
         self.call_id: str | None = None
         self.ringing: str | None = None  # the call this console is ringing for

@@ -6,8 +6,9 @@ the log can never disagree with the record.
 
 from __future__ import annotations
 
-# KEYS: idem, kiosk_live, call, events, queue, calls, town_calls, kiosk_calls
-# ARGV: call_id, now_ms, kiosk_id, town_id, kiosk_name, village, idem_ttl_s
+# KEYS: idem, kiosk_live, call, events, queue, calls, town_calls, kiosk_calls,
+#       live_calls, active_towns
+# ARGV: call_id, now_ms, kiosk_id, town_id, kiosk_name, village, idem_ttl_s, kind
 # -> {call_id, "new"|"existing"}
 CREATE_CALL = """
 local existing = redis.call('GET', KEYS[1])
@@ -20,19 +21,21 @@ end
 local id, now = ARGV[1], ARGV[2]
 redis.call('HSET', KEYS[3], 'id', id, 'kiosk_id', ARGV[3], 'town_id', ARGV[4],
   'kiosk_name', ARGV[5], 'village', ARGV[6], 'status', 'queued', 'created_at', now,
-  'queued_at', now)
-redis.call('XADD', KEYS[4], '*', 'type', 'created', 'at', now)
+  'queued_at', now, 'kind', ARGV[8])
+redis.call('XADD', KEYS[4], '*', 'type', 'created', 'at', now, 'kind', ARGV[8])
 redis.call('XADD', KEYS[4], '*', 'type', 'queued', 'at', now)
 redis.call('ZADD', KEYS[5], now, id)
 redis.call('ZADD', KEYS[6], 0, id)
 redis.call('ZADD', KEYS[7], 0, id)
 redis.call('ZADD', KEYS[8], 0, id)
+redis.call('ZADD', KEYS[9], now, id)
+redis.call('SADD', KEYS[10], ARGV[4])
 redis.call('SET', KEYS[2], id)
 redis.call('SET', KEYS[1], id, 'EX', ARGV[7])
 return {id, 'new'}
 """
 
-# KEYS: call, queue, operator_live, events
+# KEYS: call, queue, operator_live, events, timers, overflow queues...
 # ARGV: call_id, operator, now_ms, conn_id
 # -> {"ok"} | {"taken", status, operator} | {"busy", live_call_id} | {"missing"}
 CLAIM_CALL = """
@@ -43,15 +46,19 @@ if status ~= 'queued' then
 end
 local busy = redis.call('GET', KEYS[3])
 if busy then return {'busy', busy} end
-redis.call('ZREM', KEYS[2], ARGV[1])
+local id = ARGV[1]
+redis.call('ZREM', KEYS[2], id)
+for i = 6, #KEYS do redis.call('ZREM', KEYS[i], id) end
 redis.call('HSET', KEYS[1], 'status', 'connected', 'operator', ARGV[2],
   'answered_at', ARGV[3], 'operator_conn', ARGV[4])
-redis.call('SET', KEYS[3], ARGV[1])
+redis.call('SET', KEYS[3], id)
+redis.call('ZREM', KEYS[5], 'maxwait|' .. id, 'grace_kiosk|' .. id)
 redis.call('XADD', KEYS[4], '*', 'type', 'answered', 'at', ARGV[3], 'operator', ARGV[2])
 return {'ok'}
 """
 
-# KEYS: call, queue, kiosk_live, operator_live (or a dummy when none), events, grace
+# KEYS: call, queue, kiosk_live, operator_live (or a dummy when none), events, timers,
+#       live_calls, overflow queues...
 # ARGV: call_id, now_ms, reason, by, status_if_queued, status_if_connected, operator
 # An empty status_if_* leaves a call in that state alone ({"skip", status}).
 # -> {"ok", final_status} | {"already", status} | {"skip", status} | {"missing"} | {"stale"}
@@ -68,12 +75,39 @@ if operator ~= ARGV[7] then return {'stale'} end
 local id, now = ARGV[1], ARGV[2]
 redis.call('HSET', KEYS[1], 'status', final, 'ended_at', now, 'end_reason', ARGV[3])
 redis.call('ZREM', KEYS[2], id)
+for i = 8, #KEYS do redis.call('ZREM', KEYS[i], id) end
 if redis.call('GET', KEYS[3]) == id then redis.call('DEL', KEYS[3]) end
 if operator ~= '' and redis.call('GET', KEYS[4]) == id then redis.call('DEL', KEYS[4]) end
-redis.call('ZREM', KEYS[6], id .. '|kiosk', id .. '|operator')
+redis.call('ZREM', KEYS[6], 'grace_kiosk|' .. id, 'grace_op|' .. id, 'maxwait|' .. id,
+  'media|' .. id, 'assign|' .. id)
+redis.call('ZREM', KEYS[7], id)
 redis.call('XADD', KEYS[5], '*', 'type', 'ended', 'at', now, 'status', final,
   'reason', ARGV[3], 'by', ARGV[4])
 return {'ok', final}
+"""
+
+# Put a connected call back at the head of its town's queue (its operator vanished,
+# or media never came up): never counted as completed.
+# KEYS: call, queue, operator_live, events, timers
+# ARGV: call_id, now_ms, reason, operator
+# -> {"ok"} | {"skip", status} | {"stale"} | {"missing"}
+REQUEUE_CALL = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {'missing'} end
+if status ~= 'connected' then return {'skip', status} end
+if (redis.call('HGET', KEYS[1], 'operator') or '') ~= ARGV[4] then return {'stale'} end
+local id, now = ARGV[1], ARGV[2]
+local head = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+local score = tonumber(redis.call('HGET', KEYS[1], 'created_at'))
+if head[2] and tonumber(head[2]) <= score then score = tonumber(head[2]) - 1 end
+redis.call('ZADD', KEYS[2], score, id)
+redis.call('HSET', KEYS[1], 'status', 'queued', 'operator', '', 'operator_conn', '',
+  'answered_at', '')
+if redis.call('GET', KEYS[3]) == id then redis.call('DEL', KEYS[3]) end
+redis.call('ZREM', KEYS[5], 'grace_op|' .. id, 'media|' .. id, 'assign|' .. id)
+redis.call('XADD', KEYS[4], '*', 'type', 'requeued', 'at', now, 'reason', ARGV[3],
+  'operator', ARGV[4])
+return {'ok'}
 """
 
 # KEYS: offered set, events    ARGV: operator, now_ms
@@ -83,5 +117,11 @@ if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
   redis.call('XADD', KEYS[2], '*', 'type', 'offered', 'at', ARGV[2], 'operator', ARGV[1])
   return 1
 end
+return 0
+"""
+
+# KEYS: lock    ARGV: token
+RELEASE_LOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """

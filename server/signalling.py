@@ -1,10 +1,10 @@
 """The signalling hub: kiosks and consoles connected to this process, and what they say.
 
-State lives in Redis (``server.calls``); this object holds only this process's
-sockets. Other hubs on the same Redis reach them through the bus: a town's channel
-says "the queue changed" and every hub re-reads the queue and updates its own
-consoles' rings and kiosks' positions; a kiosk's, an operator's and a connection's
-channel carry the messages meant for that socket.
+State lives in Redis (``server.calls``, ``server.presence``, ``server.timers``); this
+object holds only this process's sockets. Other hubs on the same Redis reach them
+through the bus: a kiosk's channel carries the messages meant for it, an operator's
+channel says "your presence changed" (every tab re-reads it and rings or stops), and
+a connection's channel carries the media negotiation of the call it answered.
 """
 
 from __future__ import annotations
@@ -18,22 +18,21 @@ from server import keys
 from server.accounts import Accounts
 from server.bus import Bus
 from server.calls import CallRecord, CallStore
-from server.clock import iso, now_ms
+from server.clock import now_ms
 from server.connections import KioskConn, OperatorConn
+from server.consoles import Consoles, call_view_of, check_live
+from server.dispatch import Dispatcher
 from server.errors import BadState, Forbidden
+from server.leases import LeaseKeeper
+from server.presence import PresenceStore
 from server.settings import HubSettings
 from server.sweeper import Sweeper
+from server.timers import Timers
+from server.towns import Towns
 from yijian import protocol as p
 
 log = logging.getLogger(__name__)
-
-
-def call_view(call: CallRecord, position: int | None = None) -> p.CallView:
-    return p.CallView(
-        id=call.id, kiosk_id=call.kiosk_id, kiosk_name=call.kiosk_name, village=call.village,
-        town_id=call.town_id, status=call.status, created_at=iso(call.created_at),
-        answered_at=iso(call.answered_at), operator=call.operator, position=position,
-    )  # fmt: skip
+ASSIGN_TIMEOUT_S = 15.0  # from an answer to media up, or the call goes back in the queue
 
 
 class SignallingHub:
@@ -44,12 +43,21 @@ class SignallingHub:
         self.accounts = accounts
         self.calls = calls
         self.bus = bus
-        self._operators: dict[str, set[OperatorConn]] = defaultdict(set)
-        self._kiosks: dict[str, set[KioskConn]] = defaultdict(set)
-        self._refresh_tasks: dict[str, asyncio.Task[None]] = {}
-        self._refresh_again: set[str] = set()
+        redis = calls.redis
+        self.towns = Towns(redis, {"grace_s": settings.grace_s})
+        self.presence = PresenceStore(redis)
+        self.timers = Timers(redis)
+        self.dispatcher = Dispatcher(redis, accounts, calls, self.presence, self.towns,
+                                     self.timers, bus)  # fmt: skip
+        self.kiosks: dict[str, set[KioskConn]] = defaultdict(set)
+        self.operators: dict[str, set[OperatorConn]] = defaultdict(set)
+        self.sweeper = Sweeper(self, settings.sweep_interval_s)
+        self.leases = LeaseKeeper(self)
+        self.consoles = Consoles(self)
+        self._tasks: set[asyncio.Task[None]] = set()
         self._town_handlers: dict[str, Any] = {}
-        self.sweeper = Sweeper(self, settings)
+        self._refreshing: dict[str, asyncio.Task[None]] = {}
+        self._refresh_again: set[str] = set()
 
     @property
     def ice_servers(self) -> list[p.IceServer]:
@@ -57,29 +65,39 @@ class SignallingHub:
 
     async def start(self) -> None:
         await self.sweeper.start()
+        self.leases.start()
 
     async def close(self) -> None:
+        await self.leases.close()
         await self.sweeper.close()
-        tasks = list(self._refresh_tasks.values())
+        tasks = [*self._tasks, *self._refreshing.values()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+    def spawn(self, coro: Any) -> None:
+        """Run work that must not hold up a socket's reader; owned and cancelled on close."""
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # --- kiosks ------------------------------------------------------------------
 
     async def kiosk_joined(self, conn: KioskConn) -> None:
         kiosk = conn.kiosk
         town = await self.accounts.town(kiosk.town_id)
+        self.kiosks[kiosk.id].add(conn)
+        await self.leases.kiosk_connected(conn)
         await self._watch_town(kiosk.town_id)
-        self._kiosks[kiosk.town_id].add(conn)
-        await self.bus.subscribe(keys.kiosk_channel(kiosk.id), self._to_kiosk(conn))
+        conn.handler = lambda message: self.to_kiosk(conn, message)
+        await self.bus.subscribe(keys.kiosk_channel(kiosk.id), conn.handler)
         call = await self.calls.live_call_of_kiosk(kiosk.id)
         view = None
         if call is not None:
-            await self.calls.grace_cancel(call.id, "kiosk")
-            conn.call_id = call.id
-            conn.position = await self.calls.position(call)
-            view = call_view(call, conn.position)
+            await self.timers.cancel("grace_kiosk", call.id)
+            position = await self.calls.position(call)
+            conn.position = position
+            view = call_view_of(call, position)
         conn.send(p.KioskWelcome(
             kiosk=p.KioskInfo(id=kiosk.id, name=kiosk.name, village=kiosk.village,
                               town_id=town.id, town_name=town.name),
@@ -87,27 +105,20 @@ class SignallingHub:
         ))  # fmt: skip
 
     async def kiosk_left(self, conn: KioskConn) -> None:
-        self._kiosks[conn.kiosk.town_id].discard(conn)
-        await self.bus.unsubscribe(keys.kiosk_channel(conn.kiosk.id), self._to_kiosk(conn))
+        self.kiosks[conn.kiosk.id].discard(conn)
+        await self.bus.unsubscribe(keys.kiosk_channel(conn.kiosk.id), conn.handler)
+        await self.leases.kiosk_disconnected(conn)
         call = await self.calls.live_call_of_kiosk(conn.kiosk.id)
-        if call is not None and call.status == "queued":
-            await self.calls.grace_start(
-                call.id, "kiosk", now_ms() + int(self.settings.grace_s * 1000)
-            )
+        if call is not None and call.status == "queued" and not self.kiosks[conn.kiosk.id]:
+            settings = await self.towns.settings(call.town_id)
+            await self.timers.set_in(settings.grace_s, "grace_kiosk", call.id)
 
-    def _to_kiosk(self, conn: KioskConn) -> Any:
-        # One bound handler per connection, equal across calls so unsubscribe finds it.
-        return conn.__dict__.setdefault("_bus_handler", self._make_kiosk_handler(conn))
-
-    def _make_kiosk_handler(self, conn: KioskConn) -> Any:
-        async def handle(message: dict[str, Any]) -> None:
-            if message.get("type") == "call_ended" and message.get("call_id") == conn.call_id:
-                conn.call_id, conn.position = None, None
-            elif message.get("type") == "call_answered":
-                conn.call_id, conn.position = message["call_id"], None
-            conn.send(message)
-
-        return handle
+    async def to_kiosk(self, conn: KioskConn, message: dict[str, Any]) -> None:
+        if message.get("type") in ("call_ended", "call_answered"):
+            conn.position = None
+        elif message.get("type") == "call_queued":  # back in the queue
+            conn.position = message.get("position")
+        conn.send(message)
 
     async def on_kiosk_message(self, conn: KioskConn, msg: Any) -> None:
         match msg:
@@ -116,14 +127,16 @@ class SignallingHub:
                 if not call.live:
                     raise BadState(f"call {call.id} for this key has ended ({call.status})",
                                    code="call_ended")  # fmt: skip
-                conn.call_id = call.id
-                conn.position = await self.calls.position(call)
-                if call.status == "queued":
-                    conn.send(p.CallQueued(call_id=call.id, position=conn.position or 1, ref=ref))
-                else:
+                if call.status == "connected":
                     conn.send(p.CallAnswered(call_id=call.id, operator=call.operator or ""))
+                    return
+                conn.position = position = await self.calls.position(call) or 1
+                wait = await self._estimate(call, position)
+                conn.send(
+                    p.CallQueued(call_id=call.id, position=position, ref=ref, estimated_wait_s=wait)
+                )
                 if created:
-                    await self._queue_changed(call.town_id)
+                    await self._call_queued(call)
             case p.Hangup(call_id=call_id):
                 call = await self._kiosk_call(conn, call_id)
                 await self.end_call(call, reason="kiosk_hangup", by=f"kiosk:{conn.kiosk.id}")
@@ -134,9 +147,85 @@ class SignallingHub:
                 )
             case p.MediaState(call_id=call_id, state=state):
                 call = await self._kiosk_call(conn, call_id, connected=True)
-                await self.calls.add_event(call.id, f"media_{state}", by="kiosk")
+                await self.media_state(call, state, by="kiosk")
             case p.Ping(ref=ref):
                 conn.send(p.Pong(ref=ref))
+
+    async def _call_queued(self, call: CallRecord) -> None:
+        """A new call: turn it away at once if nobody can answer, else start its clocks."""
+        settings = await self.towns.settings(call.town_id)
+        if not settings.open_at(call.created_at):
+            await self.end_call(call, reason="closed", by="hub", if_queued="unanswered")
+            return
+        if not await self._anyone_logged_in(call.town_id):
+            await self.end_call(call, reason="no_operators", by="hub", if_queued="unanswered")
+            return
+        await self.timers.set(call.created_at + int(settings.max_wait_s * 1000), "maxwait", call.id)
+        if settings.overflow_to:
+            due = call.created_at + int(settings.overflow_after_s * 1000)
+            await self.timers.set(due, "overflow", call.id, settings.overflow_to)
+        await self.dispatcher.dispatch(call.town_id)
+
+    async def _anyone_logged_in(self, town_id: str, seen: frozenset[str] = frozenset()) -> bool:
+        """Any operator connected in the town or down its overflow chain."""
+        people = await self.presence.many(await self.accounts.town_operators(town_id))
+        if any(op.alive for op in people):
+            return True
+        overflow_to = (await self.towns.settings(town_id)).overflow_to
+        if overflow_to and overflow_to not in seen:
+            return await self._anyone_logged_in(overflow_to, seen | {town_id})
+        return False
+
+    async def _estimate(self, call: CallRecord, position: int) -> int | None:
+        """Seconds to wait: position x the recent interval between answers in the town."""
+        answers = [
+            int(a) for a in await self.calls.redis.lrange(keys.town_answers(call.town_id), 0, 9)
+        ]
+        if len(answers) < 2:
+            return None
+        interval = (answers[0] - answers[-1]) / (len(answers) - 1) / 1000
+        settings = await self.towns.settings(call.town_id)
+        return int(min(interval * position, settings.max_wait_s))
+
+    async def _watch_town(self, town_id: str) -> None:
+        """Follow a town's queue for this hub's kiosks' positions (towns are few)."""
+        if town_id in self._town_handlers:
+            return
+
+        async def handle(_message: dict[str, Any]) -> None:
+            if town_id in self._refreshing and not self._refreshing[town_id].done():
+                self._refresh_again.add(town_id)  # coalesce bursts into one more pass
+            else:
+                self._refreshing[town_id] = asyncio.create_task(self._refresh(town_id))
+
+        self._town_handlers[town_id] = handle
+        await self.bus.subscribe(keys.town_channel(town_id), handle)
+
+    async def _refresh(self, town_id: str) -> None:
+        while True:
+            self._refresh_again.discard(town_id)
+            try:
+                await self._refresh_positions(town_id)
+            except Exception:
+                log.exception("refreshing positions in %s failed", town_id)
+            if town_id not in self._refresh_again:
+                return
+
+    async def _refresh_positions(self, town_id: str) -> None:
+        """Tell this hub's queued kiosks of the town their place, when it improved."""
+        for kiosk_id, conns in list(self.kiosks.items()):
+            waiting = [c for c in conns if c.position is not None and c.kiosk.town_id == town_id]
+            if not waiting:
+                continue
+            call = await self.calls.live_call_of_kiosk(kiosk_id)
+            position = await self.calls.position(call) if call and call.status == "queued" else None
+            for conn in waiting:
+                if call is not None and position is not None and position < (conn.position or 0):
+                    conn.position = position
+                    wait = await self._estimate(call, position)
+                    conn.send(
+                        p.QueuePosition(call_id=call.id, position=position, estimated_wait_s=wait)
+                    )
 
     async def _kiosk_call(
         self, conn: KioskConn, call_id: str, connected: bool = False
@@ -144,110 +233,19 @@ class SignallingHub:
         call = await self.calls.get(call_id)
         if call.kiosk_id != conn.kiosk.id:
             raise Forbidden(f"call {call_id} is not this kiosk's", code="not_your_call")
-        return self._check_live(call, connected)
+        return check_live(call, connected)
 
-    # --- operators ---------------------------------------------------------------
+    # --- both sides ----------------------------------------------------------------
 
-    async def operator_joined(self, conn: OperatorConn) -> None:
-        op = conn.operator
-        town = await self.accounts.town(op.town_id)
-        await self._watch_town(op.town_id)
-        self._operators[op.town_id].add(conn)
-        await self.bus.subscribe(keys.conn_channel(conn.id), self._to_operator(conn))
-        await self.bus.subscribe(keys.operator_channel(op.username), self._to_operator(conn))
-        call = await self.calls.live_call_of_operator(op.username)
-        if call is not None:
-            await self.calls.grace_cancel(call.id, "operator")
-            await self.calls.set_operator_conn(call.id, conn.id)
-            conn.call_id = call.id
-        conn.send(p.OperatorWelcome(
-            operator=p.OperatorInfo(username=op.username, town_id=town.id,
-                                    town_name=town.name, role=op.role),
-            availability="away", ice_servers=self.ice_servers,
-            call=call_view(call) if call else None,
-        ))  # fmt: skip
-        await self._set_presence(conn)
-
-    async def operator_left(self, conn: OperatorConn) -> None:
-        op = conn.operator
-        self._operators[op.town_id].discard(conn)
-        await self.bus.unsubscribe(keys.conn_channel(conn.id), self._to_operator(conn))
-        await self.bus.unsubscribe(keys.operator_channel(op.username), self._to_operator(conn))
-        call = await self.calls.live_call_of_operator(op.username)
-        if call is not None and call.operator_conn == conn.id:
-            deadline = now_ms() + int(self.settings.grace_s * 1000)
-            await self.calls.grace_start(call.id, "operator", deadline)
-        conn.availability = "away"
-        await self._set_presence(conn)
-
-    def _to_operator(self, conn: OperatorConn) -> Any:
-        return conn.__dict__.setdefault("_bus_handler", self._make_operator_handler(conn))
-
-    def _make_operator_handler(self, conn: OperatorConn) -> Any:
-        async def handle(message: dict[str, Any]) -> None:
-            if message.get("type") == "call_ended":
-                if message.get("call_id") != conn.call_id:
-                    return  # another tab's call: that tab is told
-                conn.call_id = None
-                self._schedule_refresh(conn.operator.town_id)
-            conn.send(message)
-
-        return handle
-
-    async def on_operator_message(self, conn: OperatorConn, msg: Any) -> None:
-        match msg:
-            case p.SetAvailability(state=state, ref=ref):
-                conn.availability = state
-                conn.send(p.Availability(state=state, ref=ref))
-                await self._set_presence(conn)
-                await self._update_ring(conn, await self.calls.head(conn.operator.town_id))
-            case p.Answer(call_id=call_id, ref=ref):
-                call = await self.calls.claim(call_id, conn.operator, conn.id)
-                conn.call_id, conn.ringing = call.id, None
-                conn.send(p.Answered(call=call_view(call), ref=ref))
-                await self.bus.publish(
-                    keys.kiosk_channel(call.kiosk_id),
-                    p.CallAnswered(call_id=call.id, operator=conn.operator.username).model_dump(),
-                )
-                await self._queue_changed(call.town_id)
-            case p.Hangup(call_id=call_id):
-                call = await self._operator_call(conn, call_id)
-                await self.end_call(call, reason="operator_hangup", by=conn.operator.username)
-            case p.Sdp() | p.Ice():
-                call = await self._operator_call(conn, msg.call_id, connected=True)
-                await self.bus.publish(
-                    keys.kiosk_channel(call.kiosk_id), msg.model_dump(exclude={"ref"})
-                )
-            case p.MediaState(call_id=call_id, state=state):
-                call = await self._operator_call(conn, call_id, connected=True)
-                await self.calls.add_event(call.id, f"media_{state}", by=conn.operator.username)
-            case p.Ping(ref=ref):
-                conn.send(p.Pong(ref=ref))
-
-    async def _operator_call(
-        self, conn: OperatorConn, call_id: str, connected: bool = False
-    ) -> CallRecord:
-        call = await self.calls.get(call_id)
-        if call.town_id != conn.operator.town_id:
-            raise Forbidden(f"call {call_id} belongs to another town", code="not_your_call")
-        if call.operator != conn.operator.username:
-            raise Forbidden(f"call {call_id} is not yours", code="not_your_call")
-        return self._check_live(call, connected)
-
-    @staticmethod
-    def _check_live(call: CallRecord, connected: bool) -> CallRecord:
-        if not call.live:
-            raise BadState(f"call {call.id} has ended ({call.status})", code="call_ended")
-        if connected and call.status != "connected":
-            raise BadState(f"call {call.id} is {call.status}, not connected")
-        return call
-
-    async def _set_presence(self, conn: OperatorConn) -> None:
-        await self.accounts.redis.hset(
-            keys.town_presence(conn.operator.town_id), conn.operator.username, conn.availability
-        )
-
-    # --- shared ------------------------------------------------------------------
+    async def media_state(self, call: CallRecord, state: str, by: str) -> None:
+        await self.calls.add_event(call.id, f"media_{state}", by=by)
+        if state == "connected":
+            await self.timers.cancel("assign", call.id)
+            await self.timers.cancel("media", call.id)
+        elif state == "failed":
+            settings = await self.towns.settings(call.town_id)
+            due = now_ms() + int(settings.media_grace_s * 1000)
+            await self.calls.redis.zadd(keys.TIMERS, {f"media|{call.id}": due}, nx=True)
 
     async def end_call(
         self, call: CallRecord, *, reason: str, by: str,
@@ -264,70 +262,58 @@ class SignallingHub:
         await self.bus.publish(keys.kiosk_channel(ended.kiosk_id), message)
         if ended.operator:
             await self.bus.publish(keys.operator_channel(ended.operator), message)
-        await self._queue_changed(ended.town_id)
+            await self._wrap_up(ended.operator)
+        await self.redispatch(ended)
         return ended
 
-    async def _queue_changed(self, town_id: str) -> None:
-        await self.bus.publish(keys.town_channel(town_id), {"kind": "queue_changed"})
+    async def _wrap_up(self, username: str) -> None:
+        operator = await self.accounts.operator(username)
+        settings = await self.towns.settings(operator.town_id)
+        if settings.wrap_up_s > 0:
+            until = now_ms() + int(settings.wrap_up_s * 1000)
+            await self.presence.start_wrap_up(username, until)
+            await self.timers.set(until, "wrapup", username, operator.town_id)
+        else:
+            await self.presence.end_wrap_up(username)
+        await self.bus.publish(keys.operator_channel(username), {"kind": "sync"})
 
-    async def _watch_town(self, town_id: str) -> None:
-        """Follow a town's queue for as long as this hub lives (towns are few)."""
-        if town_id in self._town_handlers:
+    async def request_saved(self, username: str) -> None:
+        """Saving the call's request ends the operator's wrap-up early."""
+        operator = await self.accounts.operator(username)
+        if (await self.presence.get(username)).wrap_until > now_ms():
+            await self.presence.end_wrap_up(username)
+            await self.timers.cancel("wrapup", username, operator.town_id)
+            await self.bus.publish(keys.operator_channel(username), {"kind": "sync"})
+            await self.dispatcher.dispatch(operator.town_id)
+
+    async def requeue(self, call_id: str, *, reason: str) -> CallRecord | None:
+        """Back to the head of the queue: the operator vanished or media never came up."""
+        before = await self.calls.get(call_id)
+        call = await self.calls.requeue(call_id, reason=reason)
+        if call is None:
+            return None
+        if before.operator:
+            await self.bus.publish(keys.operator_channel(before.operator), p.CallEnded(
+                call_id=call.id, status="requeued", reason=reason).model_dump())  # fmt: skip
+        position = await self.calls.position(call) or 1
+        back = p.CallQueued(call_id=call.id, position=position).model_dump()
+        await self.bus.publish(keys.kiosk_channel(call.kiosk_id), back)
+        await self.redispatch(call)
+        return call
+
+    async def overflow(self, call_id: str, town_id: str) -> None:
+        """The call waited long enough at home: ring ``town_id`` too, then its overflow."""
+        call = await self.calls.get(call_id)
+        if call.status != "queued" or not await self.calls.add_overflow(call, town_id):
             return
+        await self.calls.redis.sadd(keys.ACTIVE_TOWNS, town_id)
+        settings = await self.towns.settings(town_id)
+        if settings.overflow_to and settings.overflow_to not in (call.town_id, *call.overflow):
+            await self.timers.set_in(settings.overflow_after_s, "overflow", call.id,
+                                     settings.overflow_to)  # fmt: skip
+        await self.dispatcher.dispatch(town_id)
 
-        async def handle(_message: dict[str, Any]) -> None:
-            self._schedule_refresh(town_id)
-
-        self._town_handlers[town_id] = handle
-        await self.bus.subscribe(keys.town_channel(town_id), handle)
-
-    def _schedule_refresh(self, town_id: str) -> None:
-        """Coalesce bursts of queue changes into one refresh at a time per town."""
-        task = self._refresh_tasks.get(town_id)
-        if task is not None and not task.done():
-            self._refresh_again.add(town_id)
-            return
-        self._refresh_tasks[town_id] = asyncio.create_task(
-            self._refresh_loop(town_id), name=f"refresh-{town_id}"
-        )
-
-    async def _refresh_loop(self, town_id: str) -> None:
-        while True:
-            self._refresh_again.discard(town_id)
-            try:
-                await self._refresh_town(town_id)
-            except Exception:
-                log.exception("refreshing town %s failed", town_id)
-            if town_id not in self._refresh_again:
-                return
-
-    async def _refresh_town(self, town_id: str) -> None:
-        head = await self.calls.head(town_id)
-        for op in list(self._operators.get(town_id, ())):
-            await self._update_ring(op, head)
-        for kiosk in list(self._kiosks.get(town_id, ())):
-            if kiosk.call_id is None or kiosk.position is None:
-                continue
-            call = await self.calls.get(kiosk.call_id)
-            position = await self.calls.position(call) if call.status == "queued" else None
-            if position is not None and position < kiosk.position:  # never announce a worse place
-                kiosk.position = position
-                kiosk.send(p.QueuePosition(call_id=call.id, position=position))
-
-    async def _update_ring(self, conn: OperatorConn, head: CallRecord | None) -> None:
-        want = head
-        if conn.availability != "available" or conn.call_id is not None:
-            want = None
-        elif head is not None and await self.calls.live_call_of_operator(conn.operator.username):
-            want = None  # busy in another tab
-        if conn.ringing is not None and (want is None or want.id != conn.ringing):
-            reason = "away" if conn.availability != "available" else "taken"
-            if head is None or head.id != conn.ringing:
-                old = await self.calls.get(conn.ringing)
-                reason = "answered" if old.status == "connected" else "ended"
-            conn.send(p.RingStop(call_id=conn.ringing, reason=reason))  # type: ignore[arg-type]
-            conn.ringing = None
-        if want is not None and conn.ringing != want.id:
-            conn.ringing = want.id
-            conn.send(p.Ring(call=call_view(want, 1)))
-            await self.calls.mark_offered(want.id, conn.operator.username)
+    async def redispatch(self, call: CallRecord) -> None:
+        for town_id in (call.town_id, *call.overflow):
+            await self.dispatcher.dispatch(town_id)
+            await self.bus.publish(keys.town_channel(town_id), {"kind": "queue_changed"})

@@ -1,8 +1,9 @@
-"""The sweep: ends calls whose side stayed away past its grace period.
+"""The queue's clock: runs the deadlines in ``server.timers`` and reaps what was left.
 
-A kiosk that drops while queued keeps its place for ``grace_s``; an operator who
-drops during a call has ``grace_s`` to come back. The deadlines are in Redis
-(``keys.GRACE``), so whichever hub sweeps first acts, and one that restarts carries on.
+Every hub runs one. Each due timer is handled by exactly one hub. Every few seconds
+the reaper also looks at the live calls and starts the grace period of any side whose
+connection has silently vanished (its hub killed, its lease expired), and re-runs
+the dispatch of every active town, so a lost pub/sub nudge costs seconds, not a call.
 """
 
 from __future__ import annotations
@@ -14,56 +15,108 @@ from typing import TYPE_CHECKING
 from server import keys
 from server.clock import now_ms
 from server.errors import NotFound
-from server.settings import HubSettings
 
 if TYPE_CHECKING:
     from server.signalling import SignallingHub
 
 log = logging.getLogger(__name__)
+REAP_EVERY_S = 2.0
+GRACE_KINDS = ("grace_kiosk", "grace_op", "media", "assign")
 
 
 class Sweeper:
-    def __init__(self, hub: SignallingHub, settings: HubSettings) -> None:
+    def __init__(self, hub: SignallingHub, interval_s: float) -> None:
         self.hub = hub
-        self.settings = settings
+        self.interval_s = interval_s
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        # A hub that was down gave nobody a chance to come back: restart the clocks.
-        redis = self.hub.calls.redis
-        fresh = now_ms() + int(self.settings.grace_s * 1000)
-        members = await redis.zrangebyscore(keys.GRACE, "-inf", fresh)
-        if members:
-            await redis.zadd(keys.GRACE, dict.fromkeys(members, fresh), xx=True)
-        self._task = asyncio.create_task(self._run(), name="grace-sweeper")
+        # A hub that was down gave nobody a chance to come back: restart those clocks.
+        grace_ms = int(self.hub.settings.grace_s * 1000)
+        await self.hub.timers.restart_clocks(GRACE_KINDS, now_ms() + grace_ms)
+        self._task = asyncio.create_task(self._run(), name="queue-sweeper")
 
     async def _run(self) -> None:
+        last_reap = 0.0
+        loop = asyncio.get_running_loop()
         while True:
             try:
                 await self.sweep_once()
+                if loop.time() - last_reap >= REAP_EVERY_S:
+                    last_reap = loop.time()
+                    await self.reap()
             except Exception:
-                log.exception("grace sweep failed; trying again")
-            await asyncio.sleep(self.settings.sweep_interval_s)
+                log.exception("queue sweep failed; trying again")
+            await asyncio.sleep(self.interval_s)
 
     async def sweep_once(self) -> int:
-        ended = 0
-        for call_id, side in await self.hub.calls.grace_expired(now_ms()):
-            await self.hub.calls.grace_cancel(call_id, side)
+        handled = 0
+        for timer in await self.hub.timers.claim_due():
             try:
-                call = await self.hub.calls.get(call_id)
+                await self.fire(timer[0], *timer[1:])
+                handled += 1
             except NotFound:
+                pass
+            except Exception:
+                log.exception("timer %s failed", "|".join(timer))
+        return handled
+
+    async def fire(self, kind: str, *args: str) -> None:
+        hub = self.hub
+        match kind, args:
+            case "grace_kiosk", (call_id,):
+                await hub.end_call(await hub.calls.get(call_id), reason="kiosk_disconnected",
+                                   by="hub", if_connected="")  # fmt: skip
+            case "grace_op", (call_id,):
+                await hub.requeue(call_id, reason="operator_disconnected")
+            case "assign", (call_id,):
+                await hub.requeue(call_id, reason="not_connected")
+            case "media", (call_id,):
+                await hub.end_call(await hub.calls.get(call_id), reason="media_failed",
+                                   by="hub", if_queued="", if_connected="failed")  # fmt: skip
+            case "maxwait", (call_id,):
+                await hub.end_call(await hub.calls.get(call_id), reason="max_wait",
+                                   by="hub", if_queued="unanswered", if_connected="")  # fmt: skip
+            case "overflow", (call_id, town_id):
+                await hub.overflow(call_id, town_id)
+            case "ring", (town_id, call_id, username):
+                await hub.dispatcher.ring_timed_out(town_id, call_id, username)
+            case "wrapup", (username, town_id):
+                await hub.presence.end_wrap_up(username)
+                await hub.dispatcher.dispatch(town_id)
+            case _:
+                log.error("unknown timer %s %s", kind, args)
+
+    async def reap(self) -> None:
+        hub, redis, now = self.hub, self.hub.calls.redis, now_ms()
+        for call_id in await redis.zrange(keys.LIVE_CALLS, 0, 999):
+            try:
+                call = await hub.calls.get(call_id)
+            except NotFound:
+                await redis.zrem(keys.LIVE_CALLS, call_id)
                 continue
-            if side == "kiosk":
-                result = await self.hub.end_call(
-                    call, reason="kiosk_disconnected", by="hub", if_connected=""
-                )
+            if not call.live:
+                await redis.zrem(keys.LIVE_CALLS, call_id)
+                continue
+            settings = await hub.towns.settings(call.town_id)
+            if call.status == "queued" and not await redis.zcount(
+                keys.kiosk_conns(call.kiosk_id), now, "+inf"
+            ):
+                await self._start_grace(f"grace_kiosk|{call.id}", now, settings.grace_s)
+            if call.status == "connected" and call.operator:
+                presence = await hub.presence.get(call.operator)
+                if not presence.alive:
+                    await self._start_grace(f"grace_op|{call.id}", now, settings.grace_s)
+        for town_id in await redis.smembers(keys.ACTIVE_TOWNS):
+            if await redis.zcard(keys.town_queue(town_id)) or await redis.zcard(
+                keys.town_overflow(town_id)
+            ):
+                await hub.dispatcher.dispatch(town_id)
             else:
-                result = await self.hub.end_call(
-                    call, reason="operator_disconnected", by="hub", if_queued="",
-                    if_connected="failed",
-                )  # fmt: skip
-            ended += result is not None
-        return ended
+                await redis.srem(keys.ACTIVE_TOWNS, town_id)
+
+    async def _start_grace(self, member: str, now: int, grace_s: float) -> None:
+        await self.hub.calls.redis.zadd(keys.TIMERS, {member: now + int(grace_s * 1000)}, nx=True)
 
     async def close(self) -> None:
         if self._task is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -75,9 +76,8 @@ async def operator_socket(websocket: WebSocket) -> None:
         return await deny(websocket, exc)
     await websocket.accept()
     conn = OperatorConn(websocket, operator, hub.settings.max_errors_per_10s)
-    await serve(
-        conn, p.operator_message, hub.operator_joined, hub.on_operator_message, hub.operator_left
-    )
+    consoles = hub.consoles
+    await serve(conn, p.operator_message, consoles.joined, consoles.on_message, consoles.left)
 
 
 async def serve(
@@ -96,6 +96,7 @@ async def serve(
             message = await conn.websocket.receive()
             if message["type"] == "websocket.disconnect":
                 break
+            conn.last_seen = time.monotonic()
             ref = None
             try:
                 msg = parse(message, adapter, max_bytes)

@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 
 from server.accounts import Accounts
 from server.redis_conn import EmbeddedRedis
+from server.towns import Towns
 from tests.support import TIMEOUT, HubProcess, KioskProcess, WsClient
 
 PASSWORD = "correct horse battery"
@@ -71,9 +72,11 @@ class Town:
 def make_town(accounts: Accounts) -> Callable[..., Awaitable[Town]]:
     """A fresh town with kiosks and operators, unique to the test."""
 
-    async def make(kiosks: int = 1, operators: int = 1) -> Town:
+    async def make(kiosks: int = 1, operators: int = 1, **settings: object) -> Town:
         town_id = "t" + secrets.token_hex(4)
         await accounts.add_town(town_id, f"测试镇 {town_id}")
+        for name, value in settings.items():
+            await Towns(accounts.redis).set(town_id, name, str(value))
         town = Town(town_id, {}, [])
         for i in range(kiosks):
             kiosk_id = f"{town_id}-k{i}"

@@ -145,23 +145,35 @@ class KioskProcess:
 
 
 class WsClient:
-    """A raw signalling client, for protocol tests."""
+    """A raw signalling client, for protocol tests. Like a console it pings every few
+    seconds (the hub drops consoles that fall silent); ``keepalive=False`` stops that."""
 
-    def __init__(self, socket_: Any) -> None:
+    def __init__(self, socket_: Any, keepalive: bool) -> None:
         self.socket = socket_
+        self._pinger = asyncio.create_task(self._ping()) if keepalive else None
 
     @classmethod
-    async def connect(cls, url: str, headers: dict[str, str]) -> WsClient:
+    async def connect(cls, url: str, headers: dict[str, str], keepalive: bool = True) -> WsClient:
         socket_ = await websockets.connect(
             url, additional_headers=headers, compression=None, open_timeout=TIMEOUT
         )
-        return cls(socket_)
+        return cls(socket_, keepalive)
+
+    async def _ping(self) -> None:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            while True:
+                await asyncio.sleep(3)
+                await self.socket.send(json.dumps({"type": "ping", "ref": "keepalive"}))
 
     async def send(self, message: dict[str, Any] | str) -> None:
         await self.socket.send(message if isinstance(message, str) else json.dumps(message))
 
     async def recv(self, timeout: float = TIMEOUT) -> dict[str, Any]:
-        return json.loads(await asyncio.wait_for(self.socket.recv(), timeout))  # type: ignore[no-any-return]
+        async with asyncio.timeout(timeout):
+            while True:
+                message: dict[str, Any] = json.loads(await self.socket.recv())
+                if message != {"type": "pong", "ref": "keepalive"}:
+                    return message
 
     async def recv_type(self, type_: str, timeout: float = TIMEOUT) -> dict[str, Any]:
         """Skip other messages until one of this type arrives."""
@@ -172,4 +184,7 @@ class WsClient:
                 return message
 
     async def close(self) -> None:
+        if self._pinger is not None:
+            self._pinger.cancel()
+            await asyncio.gather(self._pinger, return_exceptions=True)
         await self.socket.close()

@@ -5,9 +5,10 @@ from __future__ import annotations
 from tests.conftest import event_types
 
 
-async def test_hangup_while_queued_is_abandoned(make_town, kiosk_ws, login):
+async def test_hangup_while_queued_is_abandoned(make_town, kiosk_ws, operator_ws, login):
     town = await make_town()
     (token,) = town.kiosks.values()
+    await (await operator_ws(town.operators[0])).recv_type("welcome")  # logged in, away
     kiosk = await kiosk_ws(token)
     await kiosk.recv_type("welcome")
     await kiosk.send({"type": "call_request", "idempotency_key": "give-up-001"})
@@ -23,8 +24,11 @@ async def test_hangup_while_queued_is_abandoned(make_town, kiosk_ws, login):
     assert call["events"][-1]["reason"] == "kiosk_hangup"
 
 
-async def test_a_second_press_with_the_same_key_gives_the_same_call(make_town, kiosk_ws):
+async def test_a_second_press_with_the_same_key_gives_the_same_call(
+    make_town, kiosk_ws, operator_ws
+):
     town = await make_town()
+    await (await operator_ws(town.operators[0])).recv_type("welcome")
     (token,) = town.kiosks.values()
     kiosk = await kiosk_ws(token)
     await kiosk.recv_type("welcome")

@@ -152,4 +152,4 @@ async def test_an_operator_of_another_town_cannot_see_or_answer_a_call(
     await socket.send({"type": "answer", "call_id": call_id})
     assert (await socket.recv_type("error"))["code"] == "call_not_found"
     await socket.send({"type": "hangup", "call_id": call_id})
-    assert (await socket.recv_type("error"))["code"] == "not_your_call"
+    assert (await socket.recv_type("error"))["code"] == "call_not_found"

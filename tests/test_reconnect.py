@@ -46,6 +46,7 @@ async def call_status(hub: HubProcess, username: str, call_id: str) -> dict:
 async def test_a_kiosk_back_within_the_grace_keeps_its_queued_call(quick_hub, make_town):
     town = await make_town()
     (token,) = town.kiosks.values()
+    operator, _ = await operator_on(quick_hub, town.operators[0])
     kiosk = await kiosk_on(quick_hub, token)
     await kiosk.send({"type": "call_request", "idempotency_key": "grace-keep-1"})
     call_id = (await kiosk.recv_type("call_queued"))["call_id"]
@@ -57,6 +58,7 @@ async def test_a_kiosk_back_within_the_grace_keeps_its_queued_call(quick_hub, ma
     await asyncio.sleep(GRACE_S * 2)  # past the grace: the sweep must leave it alone
     call = await call_status(quick_hub, town.operators[0], call_id)
     await again.close()
+    await operator.close()
     assert welcome["call"]["id"] == call_id and welcome["call"]["position"] == 1
     assert call["status"] == "queued"
 
@@ -64,6 +66,7 @@ async def test_a_kiosk_back_within_the_grace_keeps_its_queued_call(quick_hub, ma
 async def test_a_kiosk_gone_past_the_grace_leaves_an_abandoned_call(quick_hub, make_town):
     town = await make_town()
     (token,) = town.kiosks.values()
+    operator, _ = await operator_on(quick_hub, town.operators[0])
     kiosk = await kiosk_on(quick_hub, token)
     await kiosk.send({"type": "call_request", "idempotency_key": "grace-lose-1"})
     call_id = (await kiosk.recv_type("call_queued"))["call_id"]
@@ -73,6 +76,7 @@ async def test_a_kiosk_gone_past_the_grace_leaves_an_abandoned_call(quick_hub, m
             "status"
         ] == "queued":
             await asyncio.sleep(0.1)
+    await operator.close()
     assert (call["status"], call["end_reason"]) == ("abandoned", "kiosk_disconnected")
     assert event_types(call)[-1] == "ended"
 
@@ -99,18 +103,29 @@ async def test_an_operator_back_within_the_grace_finds_the_call(quick_hub, make_
     assert (ended["status"], ended["reason"]) == ("completed", "operator_hangup")
 
 
-async def test_an_operator_gone_past_the_grace_leaves_a_failed_call(quick_hub, make_town):
-    town = await make_town()
+async def test_an_operator_gone_past_the_grace_puts_the_call_back_at_the_head(
+    quick_hub, make_town
+):
+    town = await make_town(operators=2)
     (token,) = town.kiosks.values()
     kiosk = await kiosk_on(quick_hub, token)
-    operator, _ = await operator_on(quick_hub, town.operators[0])
-    await operator.send({"type": "set_availability", "state": "available"})
+    first, _ = await operator_on(quick_hub, town.operators[0])
+    await first.send({"type": "set_availability", "state": "available"})
     await kiosk.send({"type": "call_request", "idempotency_key": "op-gone-001"})
     call_id = (await kiosk.recv_type("call_queued"))["call_id"]
-    await operator.recv_type("ring")
-    await operator.send({"type": "answer", "call_id": call_id})
-    await operator.recv_type("answered")
-    await operator.close()
-    ended = await kiosk.recv_type("call_ended")
+    await first.recv_type("ring")
+    await first.send({"type": "answer", "call_id": call_id})
+    await first.recv_type("answered")
+    second, _ = await operator_on(quick_hub, town.operators[1])
+    await second.send({"type": "set_availability", "state": "available"})
+    await first.close()
+
+    back = await kiosk.recv_type("call_queued")
+    ring = await second.recv_type("ring")
+    call = await call_status(quick_hub, town.operators[1], call_id)
+    await second.close()
     await kiosk.close()
-    assert (ended["status"], ended["reason"]) == ("failed", "operator_disconnected")
+    assert (back["call_id"], back["position"], ring["call"]["id"]) == (call_id, 1, call_id)
+    assert call["status"] == "queued" and call["operator"] is None
+    assert "requeued" in event_types(call)
+    assert call["events"][event_types(call).index("requeued")]["reason"] == "operator_disconnected"

@@ -49,6 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
     town_add = town.add_parser("add", help="add or rename a town")
     town_add.add_argument("town_id")
     town_add.add_argument("--name", required=True)
+    town_set = town.add_parser("set", help="change a queue setting (see docs/queue.md)")
+    town_set.add_argument("town_id")
+    town_set.add_argument(
+        "key", help="ring_timeout_s, max_wait_s, wrap_up_s, grace_s, strategy, ..."
+    )
+    town_set.add_argument("value")
+    town_show = town.add_parser("show", help="print a town's settings")
+    town_show.add_argument("town_id")
     kiosk = things.add_parser("kiosk").add_subparsers(dest="action", required=True)
     kiosk_add = kiosk.add_parser("add", help="add a kiosk; prints its secret token last")
     kiosk_add.add_argument("kiosk_id")
@@ -118,14 +126,21 @@ def _admin(args: argparse.Namespace) -> int:
     from server.accounts import Accounts
     from server.errors import YijianError
     from server.redis_conn import connect
+    from server.towns import Towns
 
     async def work(url: str) -> int:
         redis = await connect(url)
         accounts = Accounts(redis)
         try:
-            if args.thing == "town":
+            if args.thing == "town" and args.action == "add":
                 town = await accounts.add_town(args.town_id, args.name)
                 print(f"town {town.id} ({town.name}) saved")
+            elif args.thing == "town" and args.action == "set":
+                await Towns(redis).set(args.town_id, args.key, args.value)
+                print(f"town {args.town_id}: {args.key} = {args.value}")
+            elif args.thing == "town":
+                for key, value in (await Towns(redis).settings(args.town_id)).model_dump().items():
+                    print(f"{key} = {value}")
             elif args.thing == "kiosk":
                 token = await accounts.add_kiosk(args.kiosk_id, args.town, args.name, args.village)
                 print(

@@ -174,9 +174,12 @@ class OperatorWelcome(_Msg):
 
 
 class CallQueued(_Msg):
+    """The call waits (again: also sent when a call goes back to the queue)."""
+
     type: Literal["call_queued"] = "call_queued"
     call_id: str
     position: int
+    estimated_wait_s: int | None = None
     ref: str | None = None
 
 
@@ -184,6 +187,7 @@ class QueuePosition(_Msg):
     type: Literal["queue_position"] = "queue_position"
     call_id: str
     position: int
+    estimated_wait_s: int | None = None
 
 
 class CallAnswered(_Msg):
@@ -198,6 +202,16 @@ class Availability(_Msg):
     type: Literal["availability"] = "availability"
     state: Literal["available", "away"]
     ref: str | None = None
+
+
+class PresenceMsg(_Msg):
+    """To every console of an operator: their shared presence, whenever it changes."""
+
+    type: Literal["presence"] = "presence"
+    state: Literal["offline", "away", "available", "ringing", "busy", "wrap_up"]
+    availability: Literal["available", "away"]
+    missed: int = 0
+    wrap_until: str | None = None
 
 
 class Ring(_Msg):

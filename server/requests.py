@@ -1,0 +1,342 @@
+"""Tracked requests in Redis: opened when a call is answered (or ends unanswered),
+followed to resolution, every change an event with who and when. Knows nothing of HTTP.
+
+Every change is one MULTI/EXEC under WATCH (``server.tx``): the request's hash, its
+indexes, its text index, its history, its linked calls' ``request`` view and the
+town's counters move together or not at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
+
+from server import keys, stats, text_index
+from server.accounts import Operator
+from server.calls import CallRecord
+from server.clock import now_ms
+from server.errors import BadRequest, BadState, NotFound
+from server.request_model import (
+    FINISHED,
+    SATISFACTION,
+    UNFINISHED,
+    Changes,
+    RequestRecord,
+    check_status_change,
+    decode_entries,
+    event,
+    index_keys,
+    new_request_id,
+    number,
+)
+from server.town_config import TownConfigs
+from server.tx import atomic
+
+MAX_WRAP_UP_MS = 30 * 60 * 1000  # a save later than this is follow-up work, not wrap-up
+
+
+@dataclass
+class Plan:
+    """What one change writes, worked out before the transaction starts."""
+
+    old: RequestRecord
+    new: RequestRecord
+    events: list[str] = field(default_factory=list)
+    note: str | None = None
+    old_text: str = ""
+    new_text: str = ""
+    drop_pointer: bool = False  # the kiosk's open-request pointer names this request
+
+
+def queue_create(pipe: Pipeline, rec: RequestRecord, call_id: str | None, by: str) -> None:
+    """Queue the writes of a new request (also used by the benchmark's bulk seeding)."""
+    pipe.hset(keys.request(rec.id), mapping=rec.to_hash())
+    for index in index_keys(rec):
+        pipe.zadd(index, {rec.id: 0})
+    fields = {"kind": rec.kind, "number": rec.number}
+    pipe.rpush(keys.request_history(rec.id), event("created", by, rec.created_at, **fields))
+    pipe.set(keys.kiosk_open_request(rec.kiosk_id), rec.id)
+    stats.queue_request_status(pipe, rec.town_id, rec.day, None, rec.status)
+    for token in text_index.tokens(rec.summary):
+        pipe.sadd(keys.search_token(rec.town_id, token), rec.id)
+    if call_id is not None:
+        pipe.hset(keys.call(call_id), mapping={"request_id": rec.id, "request_number": rec.number})
+
+
+class RequestStore:
+    def __init__(self, redis: aioredis.Redis, towns: TownConfigs) -> None:
+        self.redis = redis
+        self.towns = towns
+
+    # --- reading -------------------------------------------------------------------
+
+    async def get(self, request_id: str) -> RequestRecord:
+        data = await self.redis.hgetall(keys.request(request_id))
+        if not data:
+            raise NotFound(f"no request {request_id!r}", code="request_not_found")
+        return RequestRecord.from_hash(data)
+
+    async def notes(self, request_id: str) -> list[dict[str, Any]]:
+        return decode_entries(await self.redis.lrange(keys.request_notes(request_id), 0, -1))
+
+    async def history(self, request_id: str) -> list[dict[str, Any]]:
+        return decode_entries(await self.redis.lrange(keys.request_history(request_id), 0, -1))
+
+    # --- opening and linking ---------------------------------------------------------
+
+    async def open_for_call(self, call: CallRecord, by: str = "hub") -> RequestRecord | None:
+        """The call's request: its own, the kiosk's open one (which it joins), or a new
+        one (``call`` when answered, ``callback`` when it ended unanswered)."""
+        if call.answered_at is None and call.status != "unanswered":
+            return None
+        cfg = await self.towns.get(call.town_id)
+        lat, long = await self.redis.hmget(keys.kiosk(call.kiosk_id), ["lat", "long"])
+        call_key, pointer = keys.call(call.id), keys.kiosk_open_request(call.kiosk_id)
+
+        async def work(pipe: Pipeline) -> str:
+            if existing := await pipe.hget(call_key, "request_id"):
+                return str(existing)
+            if open_id := await pipe.get(pointer):
+                await pipe.watch(keys.request(open_id))
+                data = await pipe.hgetall(keys.request(open_id))
+                if data and data["status"] in UNFINISHED:
+                    pipe.multi()
+                    self._queue_link(pipe, RequestRecord.from_hash(data), call.id, by, now_ms())
+                    return str(open_id)
+            at = now_ms()
+            year = cfg.local(at).year
+            counter = keys.request_counter(call.town_id, year)
+            await pipe.watch(counter)
+            seq = int(await pipe.get(counter) or 0) + 1
+            rec = RequestRecord(
+                id=new_request_id(at), number=number(cfg.request_prefix, year, seq),
+                town_id=call.town_id, kiosk_id=call.kiosk_id, kiosk_name=call.kiosk_name,
+                village=call.village, status="open", created_at=at, updated_at=at,
+                day=cfg.day(at), kind="call" if call.answered_at else "callback",
+                operator=call.operator, call_ids=(call.id,), lat=lat or "", long=long or "",
+            )  # fmt: skip
+            pipe.multi()
+            pipe.set(counter, seq)
+            queue_create(pipe, rec, call.id, by)
+            return rec.id
+
+        return await self.get(await atomic(self.redis, [call_key, pointer], work))
+
+    async def link_call(self, request_id: str, call_id: str, by: str = "hub") -> RequestRecord:
+        """Join a call to a request (a follow-up or a callback). Idempotent."""
+        key, call_key = keys.request(request_id), keys.call(call_id)
+
+        async def work(pipe: Pipeline) -> None:
+            data = await pipe.hgetall(key)
+            if not data:
+                raise NotFound(f"no request {request_id!r}", code="request_not_found")
+            current = await pipe.hget(call_key, "request_id")
+            if current == request_id:
+                return
+            if current:
+                raise BadState(f"call {call_id} belongs to request {current}", code="call_linked")
+            pipe.multi()
+            self._queue_link(pipe, RequestRecord.from_hash(data), call_id, by, now_ms())
+
+        await atomic(self.redis, [key, call_key], work)
+        return await self.get(request_id)
+
+    def _queue_link(
+        self, pipe: Pipeline, rec: RequestRecord, call_id: str, by: str, at: int
+    ) -> None:
+        linked = dataclasses.replace(rec, call_ids=(*rec.call_ids, call_id), updated_at=at)
+        pipe.hset(keys.request(rec.id), mapping={
+            "call_ids": ",".join(linked.call_ids), "updated_at": str(at)})  # fmt: skip
+        pipe.rpush(keys.request_history(rec.id), event("linked_call", by, at, call_id=call_id))
+        view = {"request_id": rec.id, "request_number": rec.number}
+        if rec.saved:
+            view["request"] = json.dumps(rec.call_view(), ensure_ascii=False)
+        pipe.hset(keys.call(call_id), mapping=view)
+
+    # --- changing ----------------------------------------------------------------------
+
+    async def update(self, request_id: str, changes: Changes, actor: Operator) -> RequestRecord:
+        key = keys.request(request_id)
+
+        async def work(pipe: Pipeline) -> None:
+            plan = await self._plan(pipe, await self._read(pipe, request_id), changes, actor)
+            pipe.multi()
+            self._queue_plan(pipe, plan)
+
+        await atomic(self.redis, [key, keys.request_notes(request_id)], work)
+        return await self.get(request_id)
+
+    async def add_note(self, request_id: str, text: str, actor: Operator) -> RequestRecord:
+        return await self.update(request_id, Changes(note=text), actor)
+
+    async def save_from_call(
+        self, call: CallRecord, changes: Changes, actor: Operator
+    ) -> RequestRecord:
+        """The console's save of the call's request (``PUT /api/calls/{id}/request``).
+
+        Setting ``resolved`` this way takes the summary as the resolution note. The
+        first save after the call ended counts as its wrap-up time.
+        """
+        rec = await self.open_for_call(call, by=actor.username)
+        if rec is None:
+            raise BadState(f"call {call.id} was never answered; it has no request to save")
+        if changes.status in FINISHED and not changes.note:
+            changes.note = changes.summary
+        cfg = await self.towns.get(call.town_id)
+        call_key = keys.call(call.id)
+
+        async def work(pipe: Pipeline) -> None:
+            plan = await self._plan(pipe, await self._read(pipe, rec.id), changes, actor)
+            wrapped, counted, ended = await pipe.hmget(
+                call_key, ["wrap_up_ms", "counted", "ended_at"]
+            )
+            at = now_ms()
+            pipe.multi()
+            self._queue_plan(pipe, plan)
+            pipe.xadd(keys.call_events(call.id), {"type": "request_saved", "at": at,
+                      "by": actor.username, "status": plan.new.status})  # fmt: skip
+            if not wrapped and actor.username == call.operator:
+                cap = min(MAX_WRAP_UP_MS, int(cfg.wrap_up_s * 1000))
+                wrap = min(at - int(ended), cap) if ended else 0
+                pipe.hset(call_key, "wrap_up_ms", wrap)
+                if wrap and counted:
+                    stats.queue_wrap_up(pipe, call.town_id, counted, wrap)
+
+        await atomic(self.redis, [keys.request(rec.id), keys.request_notes(rec.id), call_key], work)
+        return await self.get(rec.id)
+
+    async def rate(self, call: CallRecord, value: str) -> RequestRecord:
+        """The villager's one-press rating after the call: once per call."""
+        if value not in SATISFACTION:
+            raise BadRequest(f"a rating is one of {', '.join(SATISFACTION)}; got {value!r}")
+        if call.live or call.answered_at is None:
+            raise BadState(f"call {call.id} is {call.status}; only an answered call that "
+                           "has ended can be rated", code="bad_state")  # fmt: skip
+        rec = await self.open_for_call(call)
+        assert rec is not None
+        cfg = await self.towns.get(call.town_id)
+        call_key = keys.call(call.id)
+
+        async def work(pipe: Pipeline) -> None:
+            rated, counted = await pipe.hmget(call_key, ["rating", "counted"])
+            if rated:
+                raise BadState(f"call {call.id} was already rated ({rated})", code="already_rated")
+            at = now_ms()
+            pipe.multi()
+            pipe.hset(call_key, "rating", value)
+            pipe.hset(keys.request(rec.id), mapping={"satisfaction": value, "updated_at": at})
+            rated_event = event("rated", f"kiosk:{call.kiosk_id}", at, value=value, call_id=call.id)
+            pipe.rpush(keys.request_history(rec.id), rated_event)
+            stats.queue_rating(pipe, call.town_id, counted or cfg.day(call.created_at), value)
+
+        await atomic(self.redis, [call_key, keys.request(rec.id)], work)
+        return await self.get(rec.id)
+
+    async def _read(self, pipe: Pipeline, request_id: str) -> RequestRecord:
+        data = await pipe.hgetall(keys.request(request_id))
+        if not data:
+            raise NotFound(f"no request {request_id!r}", code="request_not_found")
+        return RequestRecord.from_hash(data)
+
+    async def _plan(self, pipe: Pipeline, rec: RequestRecord, ch: Changes, actor: Operator) -> Plan:
+        """Check a change against the rules and work out what it writes."""
+        at, by = now_ms(), actor.username
+        new, events = rec, []
+        if ch.note is not None and not ch.note.strip():
+            raise BadRequest("a note needs some text", code="empty_note")
+        if ch.category is not None and ch.category != rec.category:
+            if ch.category not in await self.towns.categories(rec.town_id):
+                raise BadRequest(f"{ch.category!r} is not a category of town {rec.town_id}",
+                                 code="bad_category")  # fmt: skip
+            events.append(
+                event("category_changed", by, at, **{"from": rec.category, "to": ch.category})
+            )
+            new = dataclasses.replace(new, category=ch.category)
+        if ch.summary is not None and ch.summary != rec.summary:
+            events.append(
+                event("summary_changed", by, at, **{"from": rec.summary, "to": ch.summary})
+            )
+            new = dataclasses.replace(new, summary=ch.summary)
+        if ch.assignee is not None and (ch.assignee or None) != rec.assignee:
+            await self._check_assignee(pipe, rec.town_id, ch.assignee)
+            events.append(event("assigned", by, at, to=ch.assignee or None))
+            new = dataclasses.replace(new, assignee=ch.assignee or None)
+        due = None if ch.clear_due else (ch.due_at if ch.due_at is not None else rec.due_at)
+        if due != rec.due_at:
+            events.append(event("due_changed", by, at, to=due))
+            new = dataclasses.replace(new, due_at=due)
+        if ch.status is not None and ch.status != rec.status:
+            check_status_change(rec, ch.status, actor.role, ch.note)
+            resolved_at = rec.resolved_at if ch.status in FINISHED else None
+            if ch.status == "resolved" or (ch.status == "closed" and resolved_at is None):
+                resolved_at = at
+            events.append(event("status_changed", by, at, **{"from": rec.status, "to": ch.status}))
+            new = dataclasses.replace(new, status=ch.status, resolved_at=resolved_at)
+        if ch.note is not None:
+            events.append(event("note_added", by, at))
+        if not events:
+            return Plan(rec, rec)
+        plan = Plan(rec, dataclasses.replace(new, updated_at=at), events)
+        if ch.note is not None:
+            plan.note = json.dumps({"author": by, "at": at, "text": ch.note}, ensure_ascii=False)
+        if new.summary != rec.summary or ch.note is not None:
+            notes = [
+                json.loads(n)["text"] for n in await pipe.lrange(keys.request_notes(rec.id), 0, -1)
+            ]
+            plan.old_text = "\n".join([rec.summary, *notes])
+            plan.new_text = "\n".join([new.summary, *notes, ch.note or ""])
+        if new.status in FINISHED and rec.status in UNFINISHED:
+            pointer = keys.kiosk_open_request(rec.kiosk_id)
+            await pipe.watch(pointer)
+            plan.drop_pointer = await pipe.get(pointer) == rec.id
+        return plan
+
+    async def _check_assignee(self, pipe: Pipeline, town_id: str, username: str) -> None:
+        if not username:
+            return
+        town = await pipe.hget(keys.operator(username), "town")
+        if town != town_id:
+            raise BadRequest(f"{username!r} is not an operator of town {town_id}",
+                             code="bad_assignee")  # fmt: skip
+
+    def _queue_plan(self, pipe: Pipeline, plan: Plan) -> None:
+        old, new = plan.old, plan.new
+        if not plan.events:
+            return
+        pipe.hset(keys.request(new.id), mapping=new.to_hash())
+        before, after = index_keys(old), index_keys(new)
+        for index in before - after:
+            pipe.zrem(index, new.id)
+        for index in after - before:
+            pipe.zadd(index, {new.id: 0})
+        pipe.rpush(keys.request_history(new.id), *plan.events)
+        if plan.note is not None:
+            pipe.rpush(keys.request_notes(new.id), plan.note)
+        if plan.old_text != plan.new_text:
+            old_tokens, new_tokens = (
+                text_index.tokens(plan.old_text),
+                text_index.tokens(plan.new_text),
+            )
+            for token in old_tokens - new_tokens:
+                pipe.srem(keys.search_token(new.town_id, token), new.id)
+            for token in new_tokens - old_tokens:
+                pipe.sadd(keys.search_token(new.town_id, token), new.id)
+        if new.status != old.status:
+            stats.queue_request_status(pipe, new.town_id, new.day, old.status, new.status)
+            if plan.drop_pointer:
+                pipe.delete(keys.kiosk_open_request(new.kiosk_id))
+            elif new.status in UNFINISHED and old.status in FINISHED:
+                pipe.set(keys.kiosk_open_request(new.kiosk_id), new.id, nx=True)
+        if new.due_at is not None and new.status in UNFINISHED:
+            pipe.zadd(keys.town_due(new.town_id), {new.id: new.due_at})
+        else:
+            pipe.zrem(keys.town_due(new.town_id), new.id)
+        if new.saved:
+            view = json.dumps(new.call_view(), ensure_ascii=False)
+            for call_id in new.call_ids:
+                pipe.hset(keys.call(call_id), "request", view)

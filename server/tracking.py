@@ -1,0 +1,50 @@
+"""What the call store tells request tracking and the numbers: a call was answered, a
+call ended. Wired in by the app (``CallStore.on_answered`` / ``on_ended``).
+
+A failure here is logged and never undoes the call's own step; whatever was missed
+is made good later (a save or a rating opens a missing request; the count of an
+ended call is guarded so it happens once).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import redis.asyncio as aioredis
+
+from server import keys
+from server.calls import FINAL, CallRecord
+from server.requests import RequestStore
+from server.stats import Stats
+
+log = logging.getLogger(__name__)
+
+
+class Tracking:
+    def __init__(self, redis: aioredis.Redis, requests: RequestStore, stats: Stats) -> None:
+        self.redis = redis
+        self.requests = requests
+        self.stats = stats
+
+    async def call_answered(self, call: CallRecord) -> None:
+        """Open (or join) the call's request at once, so the operator fills it in
+        during the call."""
+        try:
+            if call.operator:
+                await self.redis.zadd(keys.call_index("operator", call.operator), {call.id: 0})
+            await self.requests.open_for_call(call, by=call.operator or "hub")
+        except Exception:
+            log.exception("opening the request of call %s failed", call.id)
+
+    async def call_ended(self, call: CallRecord) -> None:
+        try:
+            if call.status in FINAL:
+                await self.redis.zadd(keys.call_index("status", call.town_id, call.status),
+                                      {call.id: 0})  # fmt: skip
+            await self.requests.open_for_call(call)  # a callback request when unanswered
+        except Exception:
+            log.exception("the request of ended call %s failed", call.id)
+        try:
+            await self.stats.record_call_ended(call)
+        except Exception:
+            log.exception("counting ended call %s failed", call.id)
