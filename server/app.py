@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -16,19 +16,37 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 import web_console
-from server import api, ws
+from server import api, api_presence, api_reports, api_requests, tracking, ws
 from server.accounts import Accounts
 from server.bus import Bus
 from server.calllog import CallLog
 from server.calls import CallStore
 from server.errors import YijianError, error_body
 from server.redis_conn import HUB_CLIENT_NAME, connect
+from server.request_query import RequestQuery
 from server.settings import HubSettings
 from server.signalling import SignallingHub
 from yijian import __version__
 
 log = logging.getLogger(__name__)
 CONSOLE_DIR = Path(web_console.__file__).parent
+
+
+CLOSE_TIMEOUT_S = 5.0
+
+
+async def _bounded_close(name: str, close: Callable[[], Awaitable[None]]) -> None:
+    """Close one resource; a stuck close is logged with what is still running, and
+    shutdown goes on rather than hang."""
+    try:
+        await asyncio.wait_for(close(), CLOSE_TIMEOUT_S)
+    except TimeoutError:
+        stuck = [
+            f"{task.get_name()}: {task.get_stack(limit=3)}"
+            for task in asyncio.all_tasks()
+            if task is not asyncio.current_task()
+        ]
+        log.error("closing the %s took over %.0f s; running: %s", name, CLOSE_TIMEOUT_S, stuck)
 
 
 def create_app(settings: HubSettings, redis_url: str) -> FastAPI:
@@ -39,16 +57,19 @@ def create_app(settings: HubSettings, redis_url: str) -> FastAPI:
         await bus.start()
         accounts = Accounts(redis, settings.session_ttl_s)
         calls = CallStore(redis)
+        tracked = tracking.wire(redis, calls)  # requests and the numbers (docs/requests.md)
         hub = SignallingHub(settings, accounts, calls, bus)
+        hub.tracking = tracked  # the kiosk's rating
         await hub.start()
         app.state.redis, app.state.accounts, app.state.calls = redis, accounts, calls
         app.state.call_log, app.state.hub = CallLog(redis), hub
+        app.state.requests, app.state.stats = tracked.requests, tracked.stats
+        app.state.town_configs, app.state.request_query = tracked.towns, RequestQuery(redis)
         try:
             yield
         finally:
-            await hub.close()
-            await bus.close()
-            await redis.aclose()
+            for name, close in (("hub", hub.close), ("bus", bus.close), ("redis", redis.aclose)):
+                await _bounded_close(name, close)
 
     app = FastAPI(title="Yijian hub", version=__version__, lifespan=lifespan)
     app.state.settings = settings
@@ -86,7 +107,10 @@ def create_app(settings: HubSettings, redis_url: str) -> FastAPI:
             return JSONResponse({"status": "unavailable", "redis": str(exc)}, status_code=503)
         return JSONResponse({"status": "ok", "version": __version__})
 
+    app.include_router(api_reports.router)  # before api's /calls/{id} and /requests/{id}
+    app.include_router(api_requests.router)
     app.include_router(api.router)
+    app.include_router(api_presence.router)
     app.include_router(ws.router)
     app.mount("/", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
     return app

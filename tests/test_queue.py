@@ -1,0 +1,210 @@
+"""The town's queue: who rings, for how long, and what happens when nobody answers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from tests.conftest import event_types
+from tests.support import TIMEOUT
+
+
+async def ready_kiosk(kiosk_ws, token):
+    kiosk = await kiosk_ws(token)
+    await kiosk.recv_type("welcome")
+    return kiosk
+
+
+async def ready_operator(operator_ws, username, available=True):
+    console = await operator_ws(username)
+    await console.recv_type("welcome")
+    if available:
+        await console.send({"type": "set_availability", "state": "available"})
+        await console.recv_type("availability")
+    return console
+
+
+async def press(kiosk, key):
+    await kiosk.send({"type": "call_request", "idempotency_key": key})
+    return await kiosk.recv_type("call_queued")
+
+
+async def call_detail(login, username, call_id):
+    http = await login(username)
+    return (await http.get(f"/api/calls/{call_id}")).json()
+
+
+async def test_an_operator_who_lets_it_ring_out_twice_alone_is_moved_away(
+    make_town, kiosk_ws, operator_ws, login
+):
+    town = await make_town(ring_timeout_s=0.5, max_missed_rings=2)
+    console = await ready_operator(operator_ws, town.operators[0])
+    kiosk = await ready_kiosk(kiosk_ws, next(iter(town.kiosks.values())))
+    call_id = (await press(kiosk, "ring-out-01"))["call_id"]
+    assert (await console.recv_type("ring"))["call"]["id"] == call_id
+
+    assert (await console.recv_type("availability"))["state"] == "away"
+    stop = await console.recv_type("ring_stop")
+    call = await call_detail(login, town.operators[0], call_id)
+    assert stop["call_id"] == call_id and call["status"] == "queued"
+    assert event_types(call).count("ring_timeout") == 2
+    away = call["events"][-1]
+    assert (away["type"], away["operator"], away["reason"]) == (
+        "operator_away",
+        town.operators[0],
+        "missed_rings",
+    )
+
+
+async def test_longest_idle_rings_one_operator_at_a_time_then_the_next(
+    make_town, kiosk_ws, operator_ws
+):
+    town = await make_town(operators=2, strategy="longest_idle", ring_timeout_s=0.5,
+                           max_missed_rings=5)  # fmt: skip
+    first = await ready_operator(operator_ws, town.operators[0])
+    second = await ready_operator(operator_ws, town.operators[1])
+    kiosk = await ready_kiosk(kiosk_ws, next(iter(town.kiosks.values())))
+    call_id = (await press(kiosk, "idle-one-01"))["call_id"]
+
+    assert (await first.recv_type("ring"))["call"]["id"] == call_id
+    assert (await first.recv_type("ring_stop"))["call_id"] == call_id
+    assert (await second.recv_type("ring"))["call"]["id"] == call_id
+    await second.send({"type": "answer", "call_id": call_id})
+    assert (await second.recv_type("answered"))["call"]["id"] == call_id
+
+
+async def test_nobody_answering_within_max_wait_ends_the_call_unanswered(
+    make_town, kiosk_ws, operator_ws, login
+):
+    town = await make_town(max_wait_s=1)
+    await ready_operator(operator_ws, town.operators[0], available=False)  # logged in, away
+    kiosk = await ready_kiosk(kiosk_ws, next(iter(town.kiosks.values())))
+    call_id = (await press(kiosk, "max-wait-01"))["call_id"]
+    ended = await kiosk.recv_type("call_ended")
+    call = await call_detail(login, town.operators[0], call_id)
+    assert (ended["status"], ended["reason"]) == ("unanswered", "max_wait")
+    assert (call["status"], call["end_reason"]) == ("unanswered", "max_wait")
+
+
+async def test_a_kiosk_is_told_at_once_when_nobody_is_logged_in(make_town, kiosk_ws):
+    town = await make_town()
+    kiosk = await ready_kiosk(kiosk_ws, next(iter(town.kiosks.values())))
+    started = time.monotonic()
+    await press(kiosk, "nobody-001")
+    ended = await kiosk.recv_type("call_ended")
+    assert (ended["status"], ended["reason"]) == ("unanswered", "no_operators")
+    assert time.monotonic() - started < TIMEOUT / 3
+
+
+async def test_outside_working_hours_the_call_ends_at_once(make_town, kiosk_ws, operator_ws):
+    hour = time.gmtime().tm_hour
+    closed = f"{(hour + 2) % 24:02d}:00-{(hour + 3) % 24:02d}:00"
+    town = await make_town(hours=closed, utc_offset_h=0)
+    await ready_operator(operator_ws, town.operators[0])
+    kiosk = await ready_kiosk(kiosk_ws, next(iter(town.kiosks.values())))
+    await press(kiosk, "closed-0001")
+    ended = await kiosk.recv_type("call_ended")
+    assert (ended["status"], ended["reason"]) == ("unanswered", "closed")
+
+
+async def test_wrap_up_holds_rings_until_the_request_is_saved(
+    make_town, kiosk_ws, operator_ws, login
+):
+    town = await make_town(kiosks=2, wrap_up_s=60)
+    console = await ready_operator(operator_ws, town.operators[0])
+    first, second = [await ready_kiosk(kiosk_ws, t) for t in town.kiosks.values()]
+    call_id = (await press(first, "wrap-up-001"))["call_id"]
+    await console.recv_type("ring")
+    await console.send({"type": "answer", "call_id": call_id})
+    await console.recv_type("answered")
+    await console.send({"type": "hangup", "call_id": call_id})
+    await console.recv_type("call_ended")
+    assert (await console.recv_type("presence"))["state"] == "wrap_up"
+
+    waiting = (await press(second, "wrap-up-002"))["call_id"]
+    http = await login(town.operators[0])
+    request = {"summary": "问路", "category": "其他", "status": "in_progress"}
+    response = await http.put(f"/api/calls/{call_id}/request", json=request)
+    assert response.status_code == 200
+    assert (await console.recv_type("ring"))["call"]["id"] == waiting
+
+
+async def test_a_long_wait_overflows_to_the_next_town_and_keeps_its_place_at_home(
+    make_town, kiosk_ws, operator_ws, login, accounts
+):
+    helper = await make_town(kiosks=0)
+    home = await make_town(overflow_to=helper.id, overflow_after_s=0.5)
+    await ready_operator(operator_ws, home.operators[0], available=False)
+    neighbour = await ready_operator(operator_ws, helper.operators[0])
+    kiosk = await ready_kiosk(kiosk_ws, next(iter(home.kiosks.values())))
+    call_id = (await press(kiosk, "overflow-01"))["call_id"]
+
+    assert (await neighbour.recv_type("ring"))["call"]["id"] == call_id
+    await neighbour.send({"type": "answer", "call_id": call_id})
+    await neighbour.recv_type("answered")
+    assert (await kiosk.recv_type("call_answered"))["operator"] == helper.operators[0]
+    call = await call_detail(login, home.operators[0], call_id)
+    assert call["events"][event_types(call).index("overflowed")]["town"] == helper.id
+
+
+async def test_every_tab_of_an_operator_shares_one_presence(make_town, kiosk_ws, operator_ws):
+    town = await make_town()
+    tab1 = await ready_operator(operator_ws, town.operators[0], available=False)
+    tab2 = await ready_operator(operator_ws, town.operators[0], available=False)
+    await tab1.send({"type": "set_availability", "state": "available"})
+    assert (await tab2.recv_type("availability"))["state"] == "available"
+
+    kiosk = await ready_kiosk(kiosk_ws, next(iter(town.kiosks.values())))
+    call_id = (await press(kiosk, "two-tabs-01"))["call_id"]
+    for tab in (tab1, tab2):
+        assert (await tab.recv_type("ring"))["call"]["id"] == call_id
+    await tab1.send({"type": "answer", "call_id": call_id})
+    await tab1.recv_type("answered")
+    seen = {}
+    while len(seen) < 2:
+        message = await tab2.recv()
+        if message["type"] in ("ring_stop", "presence"):
+            seen[message["type"]] = message
+    assert (seen["ring_stop"]["call_id"], seen["presence"]["state"]) == (call_id, "busy")
+
+
+async def test_a_silent_console_is_offline_within_ten_seconds_and_the_ring_moves_on(
+    hub, make_town, kiosk_ws, operator_ws, login
+):
+    from tests.support import WsClient
+
+    town = await make_town(operators=2)
+    http = await login(town.operators[0])
+    cookie = f"yijian_session={http.cookies.get('yijian_session')}"
+    frozen = await WsClient.connect(hub.ws_base + "/ws/operator", {"Cookie": cookie},
+                                    keepalive=False)  # fmt: skip
+    await frozen.recv_type("welcome")
+    await frozen.send({"type": "set_availability", "state": "available"})
+    await frozen.recv_type("availability")
+    kiosk = await ready_kiosk(kiosk_ws, next(iter(town.kiosks.values())))
+    call_id = (await press(kiosk, "frozen-tab-1"))["call_id"]
+    await frozen.recv_type("ring")
+    started = time.monotonic()
+    other = await ready_operator(operator_ws, town.operators[1])
+    assert (await other.recv_type("ring"))["call"]["id"] == call_id
+    async with asyncio.timeout(TIMEOUT):
+        while (await presence_of(http, town.operators[0])) != "offline":
+            await asyncio.sleep(0.2)
+    assert time.monotonic() - started < 11
+    await frozen.close()
+
+
+async def presence_of(http, username):
+    people = (await http.get("/api/presence")).json()["operators"]
+    return next(p["state"] for p in people if p["username"] == username)
+
+
+async def test_waiting_kiosks_hear_their_place_improve(make_town, kiosk_ws, operator_ws):
+    town = await make_town(kiosks=3)
+    await ready_operator(operator_ws, town.operators[0], available=False)
+    kiosks = [await ready_kiosk(kiosk_ws, t) for t in town.kiosks.values()]
+    queued = [await press(k, f"place-{i}-0001") for i, k in enumerate(kiosks)]
+    assert [q["position"] for q in queued] == [1, 2, 3]
+    await kiosks[0].send({"type": "hangup", "call_id": queued[0]["call_id"]})
+    assert (await kiosks[1].recv_type("queue_position"))["position"] == 1
+    assert (await kiosks[2].recv_type("queue_position"))["position"] == 2
