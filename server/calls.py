@@ -121,7 +121,7 @@ class CallStore:
         self.on_ended: list[Callable[[CallRecord], Awaitable[None]]] = []
 
     async def create(
-        self, kiosk: Kiosk, idempotency_key: str, kind: str = "call"
+        self, kiosk: Kiosk, idempotency_key: str, kind: str = "call", operator: str = ""
     ) -> tuple[CallRecord, bool]:
         """The kiosk's live call, or a new queued one. Returns (call, created)."""
         at = now_ms()
@@ -137,10 +137,13 @@ class CallStore:
                 keys.kiosk_calls(kiosk.id),
                 keys.LIVE_CALLS,
                 keys.ACTIVE_TOWNS,
+                keys.operator_live(operator or "-"),
             ],
             args=[new_id, at, kiosk.id, kiosk.town_id, kiosk.name, kiosk.village,
-                  keys.IDEMPOTENCY_TTL_S, kind],
+                  keys.IDEMPOTENCY_TTL_S, kind, operator],
         )  # fmt: skip
+        if outcome == "busy":
+            raise BadState(f"you are already in call {call_id}", code="operator_busy")
         return await self.get(call_id), outcome == "new"
 
     async def get(self, call_id: str) -> CallRecord:

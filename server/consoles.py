@@ -138,7 +138,11 @@ class Consoles:
                 await self.hub.redispatch(call)
             case p.Hangup(call_id=call_id):
                 call = await self._operator_call(conn, call_id)
-                await self.hub.end_call(call, reason="operator_hangup", by=op.username)
+                # a callback the kiosk has not taken yet was not answered, not abandoned
+                await self.hub.end_call(call, reason="operator_hangup", by=op.username,
+                                        if_queued="unanswered")  # fmt: skip
+            case p.Callback():
+                await self.hub.callbacks.start(conn, msg)
             case p.Sdp() | p.Ice():
                 call = await self._operator_call(conn, msg.call_id, connected=True)
                 await self.hub.bus.publish(

@@ -7,9 +7,11 @@ the log can never disagree with the record.
 from __future__ import annotations
 
 # KEYS: idem, kiosk_live, call, events, queue, calls, town_calls, kiosk_calls,
-#       live_calls, active_towns
-# ARGV: call_id, now_ms, kiosk_id, town_id, kiosk_name, village, idem_ttl_s, kind
-# -> {call_id, "new"|"existing"}
+#       live_calls, active_towns, operator_live
+# ARGV: call_id, now_ms, kiosk_id, town_id, kiosk_name, village, idem_ttl_s, kind,
+#       operator (a callback reserves the call for the operator who made it, who is
+#       then busy; a press leaves it empty and queues the call)
+# -> {call_id, "new"|"existing"|"busy"}
 CREATE_CALL = """
 local existing = redis.call('GET', KEYS[1])
 if existing then return {existing, 'existing'} end
@@ -18,13 +20,22 @@ if live then
   redis.call('SET', KEYS[1], live, 'EX', ARGV[7])
   return {live, 'existing'}
 end
-local id, now = ARGV[1], ARGV[2]
+local id, now, operator = ARGV[1], ARGV[2], ARGV[9]
+if operator ~= '' and redis.call('GET', KEYS[11]) then
+  return {redis.call('GET', KEYS[11]), 'busy'}
+end
 redis.call('HSET', KEYS[3], 'id', id, 'kiosk_id', ARGV[3], 'town_id', ARGV[4],
   'kiosk_name', ARGV[5], 'village', ARGV[6], 'status', 'queued', 'created_at', now,
-  'queued_at', now, 'kind', ARGV[8])
-redis.call('XADD', KEYS[4], '*', 'type', 'created', 'at', now, 'kind', ARGV[8])
-redis.call('XADD', KEYS[4], '*', 'type', 'queued', 'at', now)
-redis.call('ZADD', KEYS[5], now, id)
+  'queued_at', now, 'kind', ARGV[8], 'operator', operator)
+redis.call('XADD', KEYS[4], '*', 'type', 'created', 'at', now, 'kind', ARGV[8],
+  'by', operator)
+if operator == '' then
+  redis.call('XADD', KEYS[4], '*', 'type', 'queued', 'at', now)
+  redis.call('ZADD', KEYS[5], now, id)
+else
+  redis.call('SET', KEYS[11], id)
+  redis.call('XADD', KEYS[4], '*', 'type', 'callback_ringing', 'at', now)
+end
 redis.call('ZADD', KEYS[6], 0, id)
 redis.call('ZADD', KEYS[7], 0, id)
 redis.call('ZADD', KEYS[8], 0, id)
@@ -44,15 +55,17 @@ if not status then return {'missing'} end
 if status ~= 'queued' then
   return {'taken', status, redis.call('HGET', KEYS[1], 'operator') or ''}
 end
+local reserved = redis.call('HGET', KEYS[1], 'operator') or ''
+if reserved ~= '' and reserved ~= ARGV[2] then return {'taken', 'connected', reserved} end
 local busy = redis.call('GET', KEYS[3])
-if busy then return {'busy', busy} end
+if busy and busy ~= ARGV[1] then return {'busy', busy} end
 local id = ARGV[1]
 redis.call('ZREM', KEYS[2], id)
 for i = 6, #KEYS do redis.call('ZREM', KEYS[i], id) end
 redis.call('HSET', KEYS[1], 'status', 'connected', 'operator', ARGV[2],
   'answered_at', ARGV[3], 'operator_conn', ARGV[4])
 redis.call('SET', KEYS[3], id)
-redis.call('ZREM', KEYS[5], 'maxwait|' .. id, 'grace_kiosk|' .. id)
+redis.call('ZREM', KEYS[5], 'maxwait|' .. id, 'grace_kiosk|' .. id, 'callback|' .. id)
 redis.call('XADD', KEYS[4], '*', 'type', 'answered', 'at', ARGV[3], 'operator', ARGV[2])
 return {'ok'}
 """
@@ -79,7 +92,7 @@ for i = 8, #KEYS do redis.call('ZREM', KEYS[i], id) end
 if redis.call('GET', KEYS[3]) == id then redis.call('DEL', KEYS[3]) end
 if operator ~= '' and redis.call('GET', KEYS[4]) == id then redis.call('DEL', KEYS[4]) end
 redis.call('ZREM', KEYS[6], 'grace_kiosk|' .. id, 'grace_op|' .. id, 'maxwait|' .. id,
-  'media|' .. id, 'assign|' .. id)
+  'media|' .. id, 'assign|' .. id, 'callback|' .. id)
 redis.call('ZREM', KEYS[7], id)
 redis.call('XADD', KEYS[5], '*', 'type', 'ended', 'at', now, 'status', final,
   'reason', ARGV[3], 'by', ARGV[4])

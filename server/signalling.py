@@ -17,6 +17,7 @@ from typing import Any
 from server import keys
 from server.accounts import Accounts
 from server.bus import Bus
+from server.callbacks import Callbacks
 from server.calls import CallRecord, CallStore
 from server.clock import now_ms
 from server.connections import KioskConn, OperatorConn
@@ -54,6 +55,8 @@ class SignallingHub:
         self.sweeper = Sweeper(self, settings.sweep_interval_s)
         self.leases = LeaseKeeper(self)
         self.consoles = Consoles(self)
+        self.callbacks = Callbacks(self)
+        self.tracking: Any = None  # server.tracking.Tracking, set by the app
         self._tasks: set[asyncio.Task[None]] = set()
         self._town_handlers: dict[str, Any] = {}
         self._refreshing: dict[str, asyncio.Task[None]] = {}
@@ -148,6 +151,10 @@ class SignallingHub:
             case p.MediaState(call_id=call_id, state=state):
                 call = await self._kiosk_call(conn, call_id, connected=True)
                 await self.media_state(call, state, by="kiosk")
+            case p.Rating(call_id=call_id, value=value, ref=ref):
+                conn.send(await self.tracking.rate(conn.kiosk, call_id, value, ref))
+            case p.CallbackAnswer():
+                await self.callbacks.kiosk_answers(conn, msg)
             case p.Ping(ref=ref):
                 conn.send(p.Pong(ref=ref))
 

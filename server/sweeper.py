@@ -79,6 +79,9 @@ class Sweeper:
                                    by="hub", if_queued="unanswered", if_connected="")  # fmt: skip
             case "overflow", (call_id, town_id):
                 await hub.overflow(call_id, town_id)
+            case "callback", (call_id,):
+                await hub.end_call(await hub.calls.get(call_id), reason="kiosk_no_answer",
+                                   by="hub", if_queued="unanswered", if_connected="")  # fmt: skip
             case "ring", (town_id, call_id, username):
                 await hub.dispatcher.ring_timed_out(town_id, call_id, username)
             case "wrapup", (username, town_id):

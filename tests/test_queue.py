@@ -208,3 +208,37 @@ async def test_waiting_kiosks_hear_their_place_improve(make_town, kiosk_ws, oper
     await kiosks[0].send({"type": "hangup", "call_id": queued[0]["call_id"]})
     assert (await kiosks[1].recv_type("queue_position"))["position"] == 1
     assert (await kiosks[2].recv_type("queue_position"))["position"] == 2
+
+
+async def test_an_operator_calls_a_kiosk_back_and_it_answers_by_itself(
+    make_town, kiosk_ws, operator_ws, login
+):
+    town = await make_town(auto_answer_s=0.2)
+    kiosk_id, token = next(iter(town.kiosks.items()))
+    kiosk = await ready_kiosk(kiosk_ws, token)
+    console = await ready_operator(operator_ws, town.operators[0], available=False)
+    await console.send({"type": "callback", "kiosk_id": kiosk_id, "ref": "cb1"})
+    ringing = await console.recv_type("callback_ringing")
+    incoming = await kiosk.recv_type("incoming_call")
+    assert (incoming["call_id"], incoming["auto_answer_s"]) == (ringing["call"]["id"], 0.2)
+
+    await kiosk.send({"type": "callback_answer", "call_id": incoming["call_id"], "accept": True})
+    answered = await console.recv_type("answered")
+    assert (await kiosk.recv_type("call_answered"))["call_id"] == answered["call"]["id"]
+    call = await call_detail(login, town.operators[0], incoming["call_id"])
+    assert (call["status"], call["operator"]) == ("connected", town.operators[0])
+    assert event_types(call)[:3] == ["created", "callback_ringing", "answered"]
+
+
+async def test_a_kiosk_declines_a_callback_or_is_offline(make_town, kiosk_ws, operator_ws):
+    town = await make_town(kiosks=2)
+    (near_id, near), (far_id, _) = town.kiosks.items()
+    kiosk = await ready_kiosk(kiosk_ws, near)
+    console = await ready_operator(operator_ws, town.operators[0], available=False)
+    await console.send({"type": "callback", "kiosk_id": far_id})
+    assert (await console.recv_type("error"))["code"] == "kiosk_offline"
+    await console.send({"type": "callback", "kiosk_id": near_id})
+    call_id = (await kiosk.recv_type("incoming_call"))["call_id"]
+    await kiosk.send({"type": "callback_answer", "call_id": call_id, "accept": False})
+    ended = await console.recv_type("call_ended")
+    assert (ended["status"], ended["reason"]) == ("unanswered", "kiosk_declined")

@@ -113,8 +113,25 @@ class CallRequest(_ClientMsg):
     idempotency_key: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
 
 
+class Rating(_ClientMsg):
+    """The villager's one-press rating of an answered call that has ended (once)."""
+
+    type: Literal["rating"]
+    call_id: CallId
+    value: Literal["satisfied", "unsatisfied"]
+
+
+class CallbackAnswer(_ClientMsg):
+    """The kiosk takes (by itself after ``auto_answer_s``) or declines the town's call."""
+
+    type: Literal["callback_answer"]
+    call_id: CallId
+    accept: bool
+
+
 KioskMessage = Annotated[
-    CallRequest | Hangup | Sdp | Ice | Ping | MediaState, Field(discriminator="type")
+    CallRequest | Hangup | Sdp | Ice | Ping | MediaState | Rating | CallbackAnswer,
+    Field(discriminator="type"),
 ]
 
 # --- operator to hub ---------------------------------------------------------------
@@ -130,8 +147,17 @@ class Answer(_ClientMsg):
     call_id: CallId
 
 
+class Callback(_ClientMsg):
+    """Call a kiosk back, linked to a request or to a past call's request."""
+
+    type: Literal["callback"]
+    kiosk_id: CallId
+    request_id: CallId | None = None
+    call_id: CallId | None = None
+
+
 OperatorMessage = Annotated[
-    SetAvailability | Answer | Hangup | Sdp | Ice | Ping | MediaState,
+    SetAvailability | Answer | Hangup | Sdp | Ice | Ping | MediaState | Callback,
     Field(discriminator="type"),
 ]
 
@@ -190,6 +216,17 @@ class QueuePosition(_Msg):
     estimated_wait_s: int | None = None
 
 
+class IncomingCall(_Msg):
+    """To the kiosk: the town calls back. Chime, show 镇里回电, and answer by itself
+    after ``auto_answer_s`` unless the villager presses to decline."""
+
+    type: Literal["incoming_call"] = "incoming_call"
+    call_id: str
+    operator: str
+    town_name: str
+    auto_answer_s: float
+
+
 class CallAnswered(_Msg):
     """To the kiosk: an operator took the call; the kiosk now sends its offer."""
 
@@ -225,6 +262,14 @@ class RingStop(_Msg):
     reason: Literal["answered", "taken", "ended", "away"]
 
 
+class CallbackRinging(_Msg):
+    """To the operator who called back: the kiosk is ringing."""
+
+    type: Literal["callback_ringing"] = "callback_ringing"
+    call: CallView
+    ref: str | None = None
+
+
 class Answered(_Msg):
     """To the operator who won the claim."""
 
@@ -238,6 +283,15 @@ class CallEnded(_Msg):
     call_id: str
     status: str
     reason: str
+
+
+class Rated(_Msg):
+    """To the kiosk: its rating is attached to the call's request."""
+
+    type: Literal["rated"] = "rated"
+    call_id: str
+    value: Literal["satisfied", "unsatisfied"]
+    ref: str | None = None
 
 
 class Pong(_Msg):
