@@ -8,19 +8,19 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.calllog import MAX_LIMIT, CallFilter
-from server.calls import DEFAULT_CATEGORIES, REQUEST_STATUSES, STATUSES
-from server.clock import parse_iso
+from server.api_reports import CallFilterDep
+from server.calllog import MAX_LIMIT
+from server.calls import REQUEST_STATUSES
 from server.deps import (
     SESSION_COOKIE,
     AccountsDep,
     CallLogDep,
     CallsDep,
     OperatorDep,
-    scoped_town,
     visible_call,
 )
-from server.errors import BadRequest, BadState, Forbidden
+from server.errors import BadState, Forbidden
+from server.request_model import Changes
 
 router = APIRouter(prefix="/api")
 
@@ -37,7 +37,7 @@ class LoginBody(Body):
 class RequestBody(Body):
     summary: str = Field(min_length=1, max_length=2000)
     category: str = Field(min_length=1, max_length=40)
-    status: Literal["open", "in_progress", "resolved"]
+    status: Literal["open", "in_progress", "resolved", "closed"]
 
 
 def operator_json(op: Any, town_name: str) -> dict[str, str]:
@@ -76,41 +76,20 @@ async def config(operator: OperatorDep, request: Request) -> dict[str, Any]:
         "ice_servers": [
             s.model_dump(exclude_none=True) for s in request.app.state.settings.ice_servers
         ],
-        "categories": list(DEFAULT_CATEGORIES),
+        "categories": await request.app.state.town_configs.categories(operator.town_id),
         "request_statuses": list(REQUEST_STATUSES),
     }
 
 
-def _time(value: str | None, name: str) -> int | None:
-    if value is None:
-        return None
-    try:
-        return parse_iso(value)
-    except ValueError:
-        raise BadRequest(
-            f"{name} must be an ISO 8601 time; got {value!r}", code="bad_time"
-        ) from None
-
-
 @router.get("/calls")
 async def list_calls(
-    operator: OperatorDep,
+    flt: CallFilterDep,
     log: CallLogDep,
-    town: str | None = None,
-    kiosk: str | None = None,
-    status: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     cursor: Annotated[str | None, Query(max_length=64, pattern=r"^[0-9a-f]+$")] = None,
 ) -> dict[str, Any]:
-    if status is not None and status not in STATUSES:
-        raise BadRequest(f"status must be one of {', '.join(STATUSES)}; got {status!r}",
-                         code="bad_status")  # fmt: skip
-    flt = CallFilter(
-        town_id=scoped_town(operator, town), kiosk_id=kiosk, status=status,
-        since_ms=_time(since, "since"), until_ms=_time(until, "until"),
-    )  # fmt: skip
+    """The call log; besides town, kiosk, status, since and until it filters by village,
+    operator and ``q`` (text of the call's request)."""
     items, next_cursor = await log.page(flt, limit, cursor)
     return {"items": [c.to_api() for c in items], "next_cursor": next_cursor}
 
@@ -130,6 +109,8 @@ async def save_request(
         raise BadState(f"call {call_id} was never answered; it has no request to save")
     if call.operator != operator.username and operator.role == "operator":
         raise Forbidden(f"call {call_id} was answered by {call.operator}", code="not_your_call")
-    saved = await calls.save_request(call, body.model_dump(), by=operator.username)
+    changes = Changes(**body.model_dump())
+    await request.app.state.requests.save_from_call(call, changes, operator)
+    saved = await calls.get(call.id)
     await request.app.state.hub.request_saved(operator.username)  # ends the wrap-up early
     return {**saved.to_api(), "events": await calls.events(call.id)}

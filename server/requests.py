@@ -94,6 +94,8 @@ class RequestStore:
         one (``call`` when answered, ``callback`` when it ended unanswered)."""
         if call.answered_at is None and call.status != "unanswered":
             return None
+        if known := await self.redis.hget(keys.call(call.id), "request_id"):
+            return await self.get(known)
         cfg = await self.towns.get(call.town_id)
         lat, long = await self.redis.hmget(keys.kiosk(call.kiosk_id), ["lat", "long"])
         call_key, pointer = keys.call(call.id), keys.kiosk_open_request(call.kiosk_id)

@@ -13,18 +13,26 @@ import logging
 import redis.asyncio as aioredis
 
 from server import keys
-from server.calls import FINAL, CallRecord
+from server.accounts import Kiosk
+from server.calls import FINAL, CallRecord, CallStore
+from server.errors import Forbidden
 from server.requests import RequestStore
 from server.stats import Stats
+from server.town_config import TownConfigs
+from yijian import protocol as p
 
 log = logging.getLogger(__name__)
 
 
 class Tracking:
-    def __init__(self, redis: aioredis.Redis, requests: RequestStore, stats: Stats) -> None:
+    def __init__(
+        self, redis: aioredis.Redis, calls: CallStore, requests: RequestStore, stats: Stats
+    ) -> None:
         self.redis = redis
+        self.calls = calls
         self.requests = requests
         self.stats = stats
+        self.towns = stats.towns
 
     async def call_answered(self, call: CallRecord) -> None:
         """Open (or join) the call's request at once, so the operator fills it in
@@ -48,3 +56,20 @@ class Tracking:
             await self.stats.record_call_ended(call)
         except Exception:
             log.exception("counting ended call %s failed", call.id)
+
+    async def rate(self, kiosk: Kiosk, call_id: str, value: str, ref: str | None) -> p.Rated:
+        """A kiosk's one-press rating: only of its own call, only once it has ended."""
+        call = await self.calls.get(call_id)
+        if call.kiosk_id != kiosk.id:
+            raise Forbidden(f"call {call_id} is not this kiosk's", code="not_your_call")
+        await self.requests.rate(call, value)
+        return p.Rated(call_id=call_id, value=value, ref=ref)  # type: ignore[arg-type]
+
+
+def wire(redis: aioredis.Redis, calls: CallStore) -> Tracking:
+    """Request tracking and the numbers, told of every claim and end of a call."""
+    towns = TownConfigs(redis)
+    tracking = Tracking(redis, calls, RequestStore(redis, towns), Stats(redis, towns))
+    calls.on_answered.append(tracking.call_answered)
+    calls.on_ended.append(tracking.call_ended)
+    return tracking

@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     kiosk_add.add_argument("--town", required=True)
     kiosk_add.add_argument("--name", required=True)
     kiosk_add.add_argument("--village", default="")
+    kiosk_add.add_argument("--lat", type=float, help="latitude, for the Open311 export")
+    kiosk_add.add_argument("--long", type=float, help="longitude, for the Open311 export")
     operator = things.add_parser("operator").add_subparsers(dest="action", required=True)
     op_add = operator.add_parser("add", help="add an operator; the password is read from stdin")
     op_add.add_argument("username")
@@ -123,6 +125,7 @@ def _with_redis(args: argparse.Namespace, work: Callable[[str], Coroutine[Any, A
 
 
 def _admin(args: argparse.Namespace) -> int:
+    from server import keys
     from server.accounts import Accounts
     from server.errors import YijianError
     from server.redis_conn import connect
@@ -143,6 +146,9 @@ def _admin(args: argparse.Namespace) -> int:
                     print(f"{key} = {value}")
             elif args.thing == "kiosk":
                 token = await accounts.add_kiosk(args.kiosk_id, args.town, args.name, args.village)
+                where = {k: str(v) for k in ("lat", "long") if (v := getattr(args, k)) is not None}
+                if where:
+                    await redis.hset(keys.kiosk(args.kiosk_id), mapping=where)
                 print(
                     f"kiosk {args.kiosk_id} added to town {args.town}; its token (keep it secret):"
                 )

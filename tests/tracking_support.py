@@ -1,0 +1,97 @@
+"""Seeding calls and their requests straight through the stores, against the session's
+Redis, the way the hub makes them: create, claim, save, end."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from server import tracking
+from server.accounts import Accounts, Kiosk, Operator
+from server.calls import CallRecord, CallStore
+from server.request_model import Changes
+
+SUMMARIES = (
+    "村口路灯坏了三盏, 请安排维修。",
+    "低保申请材料怎么准备?",
+    "邻居占用公共通道堆放杂物。",
+    "河边垃圾很久没人清理。",
+    "Water pipe broken near the school",
+    "老人医保报销进度咨询。",
+)
+
+
+@dataclass
+class Seeded:
+    calls: list[CallRecord]
+    operators: list[Operator]
+    kiosks: list[Kiosk]
+
+
+async def seed_calls(
+    redis: aioredis.Redis, accounts: Accounts, town_id: str, count: int, *,
+    operators: int = 3, kiosks: int = 3, villages: tuple[str, ...] = ("石头村", "河口村"),
+) -> Seeded:  # fmt: skip
+    """``count`` calls in a fresh town, with a mix of outcomes and requests:
+    every 7th abandoned, every 11th unanswered, the rest answered and written up."""
+    calls = CallStore(redis)
+    wired = tracking.wire(redis, calls)
+    ops = []
+    for i in range(operators):
+        name = f"{town_id}-seed{i}"
+        await accounts.add_operator(name, town_id, "operator", "correct horse battery")
+        ops.append(await accounts.operator(name))
+    ks = []
+    for i in range(kiosks):
+        kiosk_id = f"{town_id}-sk{i}"
+        village = villages[i % len(villages)]
+        await accounts.add_kiosk(kiosk_id, town_id, f"服务点 {i}", village)
+        ks.append(await accounts.kiosk(kiosk_id))
+    categories = await wired.towns.categories(town_id)
+
+    async def one(n: int) -> CallRecord:
+        kiosk, op = ks[n % len(ks)], ops[n % len(ops)]
+        call, _ = await calls.create(kiosk, secrets.token_hex(8))
+        if n % 7 == 3:
+            ended = await calls.end(call.id, reason="kiosk_hangup", by="kiosk")
+        elif n % 11 == 5:
+            ended = await calls.end(call.id, reason="max_wait", by="hub", if_queued="unanswered")
+        else:
+            await calls.claim(call.id, op, "seed-conn")
+            answered = await calls.get(call.id)
+            changes = Changes(
+                summary=f"{SUMMARIES[n % len(SUMMARIES)]} #{n}",
+                category=categories[n % len(categories)],
+                status=("open", "in_progress", "resolved", "resolved")[(n // len(ks)) % 4],
+            )
+            await wired.requests.save_from_call(answered, changes, op)
+            ended = await calls.end(call.id, reason="operator_hangup", by=op.username)
+        assert ended is not None
+        return ended
+
+    async def lane(first: int) -> list[CallRecord]:
+        # One lane per kiosk (and its operator), as in life: a kiosk's calls follow
+        # each other; different kiosks' calls overlap.
+        return [await one(n) for n in range(first, count, len(ks))]
+
+    lanes = await asyncio.gather(*(lane(i) for i in range(len(ks))))
+    made = sorted((c for lane_calls in lanes for c in lane_calls), key=lambda c: c.id)
+    return Seeded(made, ops, ks)
+
+
+async def collect(http: Any, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every item of a paged list, following the cursor."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        response = await http.get(path, params={**params, **({"cursor": cursor} if cursor else {})})
+        assert response.status_code == 200, response.text
+        page = response.json()
+        items.extend(page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
