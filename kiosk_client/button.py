@@ -30,11 +30,14 @@ class ButtonUnavailable(Exception):
 
 
 class Button(Protocol):
-    def presses(self) -> AsyncIterator[None]: ...
+    def presses(self) -> AsyncIterator[str]:
+        """Each press, as the text that came with it ("" for a plain press)."""
+        ...
 
 
 class StdinButton:
     """Each line on standard input is one press; end of input ends the presses.
+    A press carries its line's text, so that ``满意``/``不满意`` can rate a call.
 
     A daemon thread reads, because a blocking read cannot be cancelled and
     ``connect_read_pipe`` refuses regular files (``kiosk < presses.txt``). It reads
@@ -45,30 +48,30 @@ class StdinButton:
     def __init__(self, fd: int | None = None) -> None:
         self._fd = sys.stdin.fileno() if fd is None else fd
 
-    async def presses(self) -> AsyncGenerator[None, None]:
+    async def presses(self) -> AsyncGenerator[str, None]:
         loop = asyncio.get_running_loop()
-        lines: asyncio.Queue[int | None] = asyncio.Queue()
+        lines: asyncio.Queue[str | None] = asyncio.Queue()
 
-        def put(item: int | None) -> None:
+        def put(item: str | None) -> None:
             with contextlib.suppress(RuntimeError):  # the loop closed while we read
                 loop.call_soon_threadsafe(lines.put_nowait, item)
 
         def read() -> None:
-            partial = False  # a last line without its newline is still a press
+            pending = b""  # a last line without its newline is still a press
             try:
                 while chunk := os.read(self._fd, 4096):
-                    for _ in range(chunk.count(b"\n")):
-                        put(1)
-                    partial = not chunk.endswith(b"\n")
+                    *complete, pending = (pending + chunk).split(b"\n")
+                    for line in complete:
+                        put(line.decode(errors="replace").strip())
             except OSError as exc:
                 logger.warning("reading the button from stdin failed: %s", exc)
-            if partial:
-                put(1)
+            if pending:
+                put(pending.decode(errors="replace").strip())
             put(None)
 
         threading.Thread(target=read, name="kiosk-stdin", daemon=True).start()
-        while await lines.get() is not None:
-            yield
+        while (line := await lines.get()) is not None:
+            yield line
 
 
 class KeyButton:
@@ -82,7 +85,7 @@ class KeyButton:
         if not os.isatty(self._fd):
             raise ButtonUnavailable("--button key needs a terminal on standard input")
 
-    async def presses(self) -> AsyncGenerator[None, None]:
+    async def presses(self) -> AsyncGenerator[str, None]:
         loop = asyncio.get_running_loop()
         keys: asyncio.Queue[bytes] = asyncio.Queue()
         loop.add_reader(self._fd, lambda: keys.put_nowait(os.read(self._fd, 64)))
@@ -92,7 +95,7 @@ class KeyButton:
                     if any(b in self.END_KEYS for b in chunk):
                         return
                     for _ in range(sum(b in self.PRESS_KEYS for b in chunk)):
-                        yield
+                        yield ""
         finally:
             loop.remove_reader(self._fd)
 
@@ -125,7 +128,7 @@ class GpioButton:
     def _read(self) -> str:
         return self.path.read_text().strip()
 
-    async def presses(self) -> AsyncGenerator[None, None]:
+    async def presses(self) -> AsyncGenerator[str, None]:
         rest = self._read()
         level, steady, pressed = rest, 0, False
         while True:
@@ -140,7 +143,7 @@ class GpioButton:
             if steady == GPIO_STABLE_POLLS:
                 if level != rest and not pressed:
                     pressed = True
-                    yield
+                    yield ""
                 elif level == rest:
                     pressed = False
 

@@ -46,6 +46,7 @@ class Kiosk:
             publish=publish,
             media=media,
             speaker_device=None if settings.headless else settings.speaker_device,
+            rating_window_s=settings.rating_window_s,
         )
 
     def request_stop(self, why: str) -> None:
@@ -99,6 +100,6 @@ class Kiosk:
                 logger.exception("handling %r failed", event)
 
     async def _read_button(self) -> None:
-        async for _ in self._button.presses():
-            self._events.put_nowait(Press())
+        async for text in self._button.presses():
+            self._events.put_nowait(Press(text))
         self.request_stop("end of button input")

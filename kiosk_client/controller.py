@@ -39,6 +39,8 @@ from yijian.protocol import (
     MediaState,
     Pong,
     QueuePosition,
+    Rated,
+    Rating,
     Sdp,
     SessionDescription,
 )
@@ -46,11 +48,16 @@ from yijian.protocol import (
 logger = logging.getLogger(__name__)
 
 CALL_GONE_CODES = frozenset({"call_ended", "call_not_found"})
+# What a villager may say (a stdin line) to rate the call just ended.
+RATINGS: dict[str, Literal["satisfied", "unsatisfied"]] = {
+    "满意": "satisfied", "satisfied": "satisfied",
+    "不满意": "unsatisfied", "unsatisfied": "unsatisfied",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Press:
-    pass
+    text: str = ""  # the stdin line; 满意/不满意 rate the call just ended
 
 
 @dataclass(frozen=True)
@@ -75,12 +82,15 @@ class Controller:
         publish: Callable[[Status], None],
         media: MediaSource,
         speaker_device: str | None,
+        rating_window_s: float = 15.0,
     ) -> None:
         self._send = send
         self._post = post
         self._publish_to = publish
         self._media = media
         self._speaker_device = speaker_device  # None: headless, nothing is played
+        self._rating_window_s = rating_window_s
+        self._rateable: tuple[str, float] | None = None  # (call id, until loop time)
         self._ice_servers: list[IceServer] = []
         self._last: tuple[str, str | None, int | None] | None = None
         self.online = False
@@ -99,8 +109,8 @@ class Controller:
                 logger.info("offline: %s", reason)
                 self.online = False
                 self._publish()
-            case Press():
-                await self._on_press()
+            case Press(text=text):
+                await self._on_press(text)
             case StopRequested():
                 self.stopping = True
                 if self.call is not None:
@@ -195,6 +205,11 @@ class Controller:
                         self._drop(call)
                     else:
                         await self._finish(call, reason=code, call_status=None)
+            case Rated(call_id=call_id, value=value):
+                if self.online and self.call is None:
+                    self._publish_to(
+                        Status("idle", extra={"rated": value, "rated_call_id": call_id})
+                    )
             case Pong():
                 pass
             case _:
@@ -202,8 +217,17 @@ class Controller:
 
     # --- the villager ---------------------------------------------------------------
 
-    async def _on_press(self) -> None:
+    async def _on_press(self, text: str = "") -> None:
         if self.stopping:
+            return
+        value = RATINGS.get(text.strip().lower())
+        rateable, self._rateable = self._rateable, None
+        now = asyncio.get_running_loop().time()
+        if value and self.call is None and rateable is not None and now < rateable[1]:
+            logger.info("call %s rated %s", rateable[0], value)
+            await self._send(
+                Rating(type="rating", call_id=rateable[0], value=value, ref=rateable[0])
+            )
             return
         if self.call is None:
             call = self._new_call(key=uuid.uuid4().hex)
@@ -283,6 +307,9 @@ class Controller:
     async def _finish(self, call: Call, *, reason: str, call_status: str | None) -> None:
         await call.release()
         logger.info("call %s ended (%s); frames received: %s", call.id, reason, call.counts)
+        if call.id is not None and call_status in ("completed", "failed"):
+            until = asyncio.get_running_loop().time() + self._rating_window_s
+            self._rateable = (call.id, until)  # 满意/不满意 now rates it (idle all the same)
         self._emit(call.ended(reason, call_status))
         self._drop(call)
 

@@ -16,12 +16,13 @@ from yijian.protocol import (
     KioskWelcome,
     Pong,
     QueuePosition,
+    Rated,
     Sdp,
 )
 
 HubMessage = Annotated[
     KioskWelcome | CallQueued | QueuePosition | CallAnswered | Sdp | Ice | CallEnded | Pong
-    | ErrorMsg,
+    | ErrorMsg | Rated,
     Field(discriminator="type"),
 ]  # fmt: skip
 _hub_message = TypeAdapter[HubMessage](HubMessage)

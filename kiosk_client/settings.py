@@ -30,6 +30,9 @@ class KioskSettings(BaseSettings):
     status_json: bool = Field(default=False, description="JSON status lines on stdout.")
     reconnect_min_s: float = Field(default=0.5, gt=0, description="First reconnect delay.")
     reconnect_max_s: float = Field(default=10.0, gt=0, description="Longest reconnect delay.")
+    rating_window_s: float = Field(
+        default=15.0, ge=0, description="After an answered call, how long 满意/不满意 rates it."
+    )
     hangup_grace_s: float = Field(
         default=3.0, ge=0, description="How long stopping waits for the hub to end the call."
     )
