@@ -18,6 +18,9 @@ from server.redis_conn import EmbeddedRedis
 from server.towns import Towns
 from tests.support import TIMEOUT, HubProcess, KioskProcess, WsClient
 
+# Chromium and logged-in consoles for the browser tests (tests/browser.py).
+pytest_plugins = ["tests.browser"]
+
 PASSWORD = "correct horse battery"
 
 

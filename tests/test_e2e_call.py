@@ -5,31 +5,20 @@ both ways, the operator hangs up and records the villager's request."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
-from tests.conftest import PASSWORD, Town, event_types
+from tests.browser import MS
+from tests.conftest import Town, event_types
 from tests.support import TIMEOUT, HubProcess, KioskProcess
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("YIJIAN_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    # a fake camera and microphone, granted without a prompt: this also makes Chromium
-    # offer real host candidates instead of mDNS names that aiortc cannot resolve
-    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-]  # fmt: skip
-MS = int(TIMEOUT * 1000)
 SUMMARY = "村口路灯坏了三盏, 请安排维修。"
 
 # What the console's live peer connection receives, from the browser's own counters.
@@ -43,48 +32,6 @@ INBOUND_JS = """async () => {
   });
   return out;
 }"""
-
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    assert Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM}; set YIJIAN_CHROMIUM"
-    return CHROMIUM
-
-
-@pytest.fixture
-async def browser(chromium: str) -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=chromium, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        await browser.close()
-
-
-@pytest.fixture
-async def console(
-    hub: HubProcess, browser: Browser, artifacts: Path, request: pytest.FixtureRequest
-) -> AsyncIterator[Callable[[str], Awaitable[Page]]]:
-    """A console page logged in as the given operator; each leaves a last screenshot."""
-    pages: list[Page] = []
-
-    async def open_console(username: str) -> Page:
-        context = await browser.new_context(viewport={"width": 1280, "height": 860})
-        page = await context.new_page()
-        pages.append(page)
-        await page.goto(hub.base + "/")
-        await page.get_by_test_id("login-username").fill(username)
-        await page.get_by_test_id("login-password").fill(PASSWORD)
-        await page.get_by_test_id("login-submit").click()
-        await expect(page.get_by_test_id("availability")).to_have_attribute(
-            "data-state", "away", timeout=MS
-        )
-        return page
-
-    yield open_console
-    for i, page in enumerate(pages):
-        await page.screenshot(path=str(artifacts / f"{request.node.name}-{i}.png"))
-        await page.context.close()
 
 
 async def inbound(page: Page) -> dict[str, Any]:

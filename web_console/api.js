@@ -69,3 +69,33 @@ export function listCalls(filters = {}) {
   const qs = q.toString();
   return api("GET", `/api/calls${qs ? `?${qs}` : ""}`);
 }
+
+/** "?a=1&b=2" from the non-empty values of `params`, or "" when none. */
+export function query(params = {}) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && v !== "" && v !== false) q.set(k, String(v));
+  }
+  const qs = q.toString();
+  return qs ? `?${qs}` : "";
+}
+
+// --- tracked requests, categories, numbers and exports (issue 4) ---------------------
+
+const rid = (id) => encodeURIComponent(id);
+export const listRequests = (params = {}) => api("GET", `/api/requests${query(params)}`);
+export const getRequest = (id) => api("GET", `/api/requests/${rid(id)}`);
+export const updateRequest = (id, changes) => api("PATCH", `/api/requests/${rid(id)}`, changes);
+export const addNote = (id, text) => api("POST", `/api/requests/${rid(id)}/notes`, { text });
+export const getCategories = (town) => api("GET", `/api/towns/${rid(town)}/categories`);
+export const putCategories = (town, categories) =>
+  api("PUT", `/api/towns/${rid(town)}/categories`, { categories });
+export const stats = (params = {}) => api("GET", `/api/stats${query(params)}`);
+
+/** Where each export lives; the browser downloads it with the session cookie. */
+export const EXPORTS = {
+  calls_csv: "/api/calls/export.csv",
+  requests_csv: "/api/requests/export.csv",
+  open311: "/api/open311/requests.json",
+};
+export const exportUrl = (kind, params = {}) => EXPORTS[kind] + query(params);

@@ -1,11 +1,11 @@
 // Wiring: login and logout, the header, the tabs, the hub's socket, toasts.
 
 import * as api from "./api.js";
-import { CallLog } from "./calllog.js";
 import { CallMedia } from "./call.js";
 import { Desk } from "./desk.js";
 import { applyI18n, getLang, has, onLangChange, setLang, t } from "./i18n.js";
 import { RequestForm } from "./request.js";
+import { Review } from "./review.js";
 import { Ringer } from "./ringer.js";
 import { Signalling } from "./signalling.js";
 
@@ -15,6 +15,7 @@ const TOAST_MS = 6000;
 let operator = null; // {username, town_id, town_name, role} while logged in
 let tab = "desk";
 let stayAvailable = false; // the operator's last confirmed choice, kept across reconnects
+const VIEWS = { desk: "desk-view", log: "log-view", requests: "requests-view", dashboard: "dashboard-view" };
 
 // --- toasts and the connection banner ---------------------------------------------
 
@@ -66,7 +67,7 @@ const signalling = new Signalling({
   },
   ring: (msg) => {
     // A villager waiting comes first: bring the desk forward.
-    if ($("detail-dialog").open) $("detail-dialog").close();
+    for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
     showTab("desk");
     desk.ring(msg.call);
   },
@@ -115,15 +116,13 @@ const media = new CallMedia({
   localVideo: $("local-video"),
 });
 
-const log = new CallLog({
-  table: $("calls-table"),
-  tbody: $("calls-body"),
-  moreBtn: $("log-more"),
-  refreshBtn: $("log-refresh"),
-  note: $("log-note"),
-  dialog: $("detail-dialog"),
+// The call log, the requests and the numbers (review.js).
+const review = new Review({
   toast,
+  showTab: (name) => showTab(name),
+  onCategories: (categories) => requests.setConfig({ categories }),
 });
+const log = review.log;
 
 const requests = new RequestForm({
   form: $("request-form"),
@@ -173,8 +172,7 @@ for (const btn of document.querySelectorAll(".lang-switch button")) {
 
 function showTab(name) {
   tab = name;
-  $("desk-view").hidden = name !== "desk";
-  $("log-view").hidden = name !== "log";
+  for (const [key, id] of Object.entries(VIEWS)) $(id).hidden = key !== name;
   for (const btn of document.querySelectorAll(".tab")) {
     btn.setAttribute("aria-selected", String(btn.dataset.tab === name));
     btn.classList.toggle("active", btn.dataset.tab === name);
@@ -184,14 +182,14 @@ function showTab(name) {
 for (const btn of document.querySelectorAll(".tab")) {
   btn.addEventListener("click", () => {
     showTab(btn.dataset.tab);
-    if (btn.dataset.tab === "log") log.refresh();
+    review.shown(btn.dataset.tab);
   });
 }
 
 // --- signing in and out -------------------------------------------------------------
 
 function showLogin() {
-  for (const id of ["desk-view", "log-view", "tabs", "availability", "logout"]) $(id).hidden = true;
+  for (const id of [...Object.values(VIEWS), "tabs", "availability", "logout"]) $(id).hidden = true;
   $("town-name").textContent = "";
   $("operator-name").textContent = "";
   $("banner").hidden = true;
@@ -208,12 +206,14 @@ async function signedIn(info) {
   renderAvailability();
   showTab("desk");
   signalling.start();
-  log.refresh();
+  let config = null;
   try {
-    requests.setConfig(await api.config());
+    config = await api.config();
+    requests.setConfig(config);
   } catch (err) {
     toast(err.message, "error");
   }
+  await review.signedIn(info, config);
 }
 
 function signedOut() {
@@ -225,7 +225,7 @@ function signedOut() {
   desk.ended = null;
   desk.setAvailability("away");
   requests.reset();
-  log.clear();
+  review.signedOut();
   operator = null;
   showLogin();
 }
@@ -276,7 +276,7 @@ onLangChange(() => {
   showBanner(bannerState);
   desk.render();
   requests.render();
-  log.render();
+  review.render();
 });
 
 setInterval(() => {

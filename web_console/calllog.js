@@ -50,7 +50,12 @@ const dash = () => t("detail.none");
 const dur = (s) => (s === null ? dash() : clock(s));
 
 export class CallLog {
-  constructor({ table, tbody, moreBtn, refreshBtn, note, dialog, toast }) {
+  /**
+   * Optional, for the review work: `params()` gives the filters of the list,
+   * `onPage(items)` sees each page, `onRender()` follows each render, and
+   * `requestOf` = {fetch(call), render(call, data)} adds the call's request to its detail.
+   */
+  constructor({ table, tbody, moreBtn, refreshBtn, note, dialog, toast, params, onPage, onRender, requestOf }) {
     this.table = table;
     this.tbody = tbody;
     this.moreBtn = moreBtn;
@@ -62,6 +67,12 @@ export class CallLog {
     this.seq = 0;
     this.loading = false;
     this.detail = null; // the call shown in the dialog
+    this.detailRequest = null; // what requestOf.fetch gave for it
+    this.params = params || (() => ({}));
+    this.onPage = onPage || (() => {});
+    this.onRender = onRender || (() => {});
+    this.requestOf = requestOf || null;
+    this.filtered = false;
     refreshBtn.addEventListener("click", () => this.refresh());
     moreBtn.addEventListener("click", () => this.loadMore());
     tbody.addEventListener("click", (ev) => {
@@ -97,9 +108,12 @@ export class CallLog {
     this.loading = true;
     this.renderNote();
     try {
-      const page = await listCalls({ limit: PAGE_SIZE, cursor });
+      const params = this.params();
+      const page = await listCalls({ ...params, limit: PAGE_SIZE, cursor });
       if (seq !== this.seq) return;
       const items = page.items || [];
+      this.filtered = Object.keys(params).length > 0;
+      this.onPage(items);
       if (cursor) {
         const seen = new Set(this.items.map((c) => c.id));
         this.items = this.items.concat(items.filter((c) => !seen.has(c.id)));
@@ -121,7 +135,7 @@ export class CallLog {
     let text = "";
     if (this.loading) text = t("log.loading");
     else if (this.error) text = t("log.failed", { message: this.error.message });
-    else if (this.items.length === 0) text = t("log.empty");
+    else if (this.items.length === 0) text = t(this.filtered ? "log.empty_filtered" : "log.empty");
     this.note.textContent = text;
     this.note.hidden = text === "";
     this.note.classList.toggle("error", Boolean(this.error) && !this.loading);
@@ -133,6 +147,7 @@ export class CallLog {
     this.tbody.replaceChildren(...this.items.map((c) => this.row(c)));
     this.renderNote();
     if (this.detail && this.dialog.open) this.renderDetail(this.detail);
+    this.onRender();
   }
 
   row(c) {
@@ -170,8 +185,15 @@ export class CallLog {
     try {
       const call = await getCall(id);
       this.detail = call;
+      this.detailRequest = null;
       this.renderDetail(call);
       if (!this.dialog.open) this.dialog.showModal();
+      if (this.requestOf) {
+        const found = await this.requestOf.fetch(call);
+        if (this.detail !== call) return;
+        this.detailRequest = found;
+        this.renderDetail(call);
+      }
     } catch (err) {
       this.toast(t("detail.failed", { message: err.message }), "error");
     }
@@ -215,7 +237,8 @@ export class CallLog {
         ),
       ),
       h("h4", {}, t("detail.events")),
-      h("ol", { class: "timeline" }, (c.events || []).map((ev) => this.eventItem(ev))),
+      h("ol", { class: "timeline", "data-testid": "call-events" }, (c.events || []).map((ev) => this.eventItem(ev))),
+      this.requestOf && this.detailRequest ? this.requestOf.render(c, this.detailRequest) : null,
     );
   }
 
@@ -223,6 +246,7 @@ export class CallLog {
     const extras = [];
     for (const [k, v] of Object.entries(ev)) {
       if (k === "type" || k === "at" || v === null || v === "" || typeof v === "object") continue;
+      if (k === "kind" && v === "call") continue; // the usual kind; a callback says so
       if (k === "reason") extras.push(tr("reason", v));
       else if (k === "status") extras.push(tr(ev.type === "request_saved" ? "req" : "status", v));
       else if (k === "by") extras.push(tr("by", String(v).split(":")[0] === "kiosk" ? "kiosk" : v));

@@ -1,0 +1,74 @@
+"""Browser fixtures shared by the console's tests: Debian's Chromium, headless, driven by
+Playwright, with a fake camera and microphone; and consoles logged in as an operator.
+
+A test module uses them by importing them: ``from tests.browser import browser, ...``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from tests.conftest import PASSWORD
+from tests.support import TIMEOUT, HubProcess
+
+CHROMIUM = os.environ.get("YIJIAN_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    # a fake camera and microphone, granted without a prompt: this also makes Chromium
+    # offer real host candidates instead of mDNS names that aiortc cannot resolve
+    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]  # fmt: skip
+MS = int(TIMEOUT * 1000)
+# The towns' default time zone (UTC+8), so that the console's days are the town's.
+TIMEZONE = "Asia/Shanghai"
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    assert Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM}; set YIJIAN_CHROMIUM"
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium: str) -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=chromium, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def console(
+    hub: HubProcess, browser: Browser, artifacts: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[Callable[[str], Awaitable[Page]]]:
+    """A console page logged in as the given operator; each leaves a last screenshot."""
+    pages: list[Page] = []
+
+    async def open_console(username: str) -> Page:
+        context = await browser.new_context(
+            viewport={"width": 1280, "height": 860}, timezone_id=TIMEZONE
+        )
+        page = await context.new_page()
+        pages.append(page)
+        await page.goto(hub.base + "/")
+        await page.get_by_test_id("login-username").fill(username)
+        await page.get_by_test_id("login-password").fill(PASSWORD)
+        await page.get_by_test_id("login-submit").click()
+        await expect(page.get_by_test_id("availability")).to_have_attribute(
+            "data-state", "away", timeout=MS
+        )
+        return page
+
+    yield open_console
+    for i, page in enumerate(pages):
+        await page.screenshot(path=str(artifacts / f"{request.node.name}-{i}.png"))
+        await page.context.close()

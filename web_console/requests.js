@@ -1,0 +1,177 @@
+// The 诉求 (requests) tab: every tracked request, newest first, narrowed by the shared
+// filter bar and paged with "load more". Overdue requests carry a red 已超期 tag. A
+// click opens the request (requestview.js); the export links take the same filters.
+
+import { exportUrl, listRequests } from "./api.js";
+import { h } from "./calllog.js";
+import { dateOf, dayTime, isoDay } from "./dates.js";
+import { t, tr } from "./i18n.js";
+
+const PAGE_SIZE = 50;
+
+export const requestStatusChip = (status) =>
+  h("span", { class: `chip req-${status}`, "data-status": status }, tr("req", status));
+
+export const overdueTag = () =>
+  h("span", { class: "tag overdue", "data-testid": "overdue-tag" }, t("rq.overdue"));
+
+export const callbackTag = () =>
+  h("span", { class: "tag callback", "data-testid": "callback-tag" }, t("rq.kind.callback"));
+
+export function satisfactionChip(value) {
+  const v = value || "none";
+  return h("span", { class: `chip sat-${v}`, "data-satisfaction": v }, t(`sat.${v}`));
+}
+
+export class RequestList {
+  /**
+   * @param filters    FilterBar (shared with the call log)
+   * @param directory  Directory that learns kiosks, villages and people from each page
+   * @param onOpen     function(id) opens a request
+   */
+  constructor({ view, filters, directory, onOpen }) {
+    const $ = (sel) => view.querySelector(sel);
+    this.view = view;
+    this.slot = $(".filters-slot");
+    this.tbody = $("#requests-body");
+    this.note = $("#requests-note");
+    this.moreBtn = $("#requests-more");
+    this.csvLink = $("#export-requests-csv");
+    this.open311Link = $("#export-open311");
+    this.filters = filters;
+    this.directory = directory;
+    this.onOpen = onOpen;
+    this.items = [];
+    this.cursor = null;
+    this.seq = 0;
+    this.loading = false;
+    this.error = null;
+    this.loaded = false;
+    $("#requests-refresh").addEventListener("click", () => this.refresh());
+    this.moreBtn.addEventListener("click", () => this.loadMore());
+    const openRow = (row) => row && this.onOpen(row.dataset.requestId);
+    this.tbody.addEventListener("click", (ev) => openRow(ev.target.closest("tr[data-request-id]")));
+    this.tbody.addEventListener("keydown", (ev) => {
+      if (ev.key !== "Enter" && ev.key !== " ") return;
+      const row = ev.target.closest("tr[data-request-id]");
+      if (row) {
+        ev.preventDefault();
+        openRow(row);
+      }
+    });
+  }
+
+  /** Show the shared filter bar here, with the request fields. */
+  attachFilters() {
+    this.filters.attach("requests", this.slot);
+  }
+
+  clear() {
+    this.seq++;
+    this.items = [];
+    this.cursor = null;
+    this.loaded = false;
+    this.render();
+  }
+
+  refresh() {
+    return this.fetchPage(null);
+  }
+
+  loadMore() {
+    return this.cursor ? this.fetchPage(this.cursor) : Promise.resolve();
+  }
+
+  async fetchPage(cursor) {
+    const seq = ++this.seq;
+    this.loading = true;
+    this.renderNote();
+    try {
+      const page = await listRequests({ ...this.filters.params("requests"), limit: PAGE_SIZE, cursor });
+      if (seq !== this.seq) return;
+      const items = page.items || [];
+      this.directory.learn(items);
+      if (cursor) {
+        const seen = new Set(this.items.map((r) => r.id));
+        this.items = this.items.concat(items.filter((r) => !seen.has(r.id)));
+      } else {
+        this.items = items;
+      }
+      this.cursor = page.next_cursor || null;
+      this.error = null;
+      this.loaded = true;
+    } catch (err) {
+      if (seq !== this.seq) return;
+      this.error = err;
+    } finally {
+      if (seq === this.seq) this.loading = false;
+    }
+    this.render();
+  }
+
+  /** Replace one request in place after an edit, without losing the page. */
+  updated(item) {
+    const i = this.items.findIndex((r) => r.id === item.id);
+    if (i >= 0) {
+      this.items[i] = { ...this.items[i], ...item };
+      this.render();
+    }
+  }
+
+  renderNote() {
+    let text = "";
+    if (this.loading) text = t("log.loading");
+    else if (this.error) text = t("rq.failed", { message: this.error.message });
+    else if (this.items.length === 0 && this.loaded) {
+      text = t(this.filters.active("requests") ? "rq.empty_filtered" : "rq.empty");
+    }
+    this.note.textContent = text;
+    this.note.hidden = text === "";
+    this.note.classList.toggle("error", Boolean(this.error) && !this.loading);
+    this.moreBtn.hidden = !this.cursor;
+    this.moreBtn.disabled = this.loading;
+  }
+
+  renderExports() {
+    const params = this.filters.params("requests");
+    const day = isoDay(new Date());
+    this.csvLink.href = exportUrl("requests_csv", params);
+    this.csvLink.download = `yijian-requests-${day}.csv`;
+    this.open311Link.href = exportUrl("open311", params);
+    this.open311Link.download = `yijian-open311-${day}.json`;
+  }
+
+  render() {
+    this.tbody.replaceChildren(...this.items.map((r) => this.row(r)));
+    this.renderNote();
+    this.renderExports();
+  }
+
+  row(r) {
+    const none = t("detail.none");
+    const place = [r.village, r.kiosk_name || r.kiosk_id].filter(Boolean);
+    const summary = r.summary
+      ? h("div", { class: "summary" }, r.summary)
+      : h("div", { class: "summary muted" }, t(r.kind === "callback" ? "rq.no_summary_callback" : "rq.no_summary"));
+    return h(
+      "tr",
+      {
+        "data-testid": "request-row",
+        "data-request-id": r.id,
+        "data-status": r.status,
+        "data-overdue": r.overdue ? "true" : "false",
+        class: `request-row${r.overdue ? " overdue" : ""}`,
+        tabindex: 0,
+      },
+      h("td", { class: "nowrap number" }, r.number || r.id),
+      h("td", { class: "nowrap" }, dayTime(r.created_at)),
+      h("td", {}, h("div", { class: "nowrap" }, place[0] || none), place[1] ? h("div", { class: "muted small nowrap" }, place[1]) : null),
+      h("td", { class: "cat-cell" }, r.category ? h("span", { class: "chip cat" }, tr("cat", r.category)) : none),
+      h("td", { class: "request-cell" }, r.kind === "callback" ? callbackTag() : null, summary),
+      h("td", {}, requestStatusChip(r.status)),
+      h("td", { class: "nowrap" }, r.assignee || none),
+      h("td", { class: "due-cell" }, h("div", { class: "nowrap" }, r.due_at ? dateOf(r.due_at) : none), r.overdue ? overdueTag() : null),
+      h("td", {}, satisfactionChip(r.satisfaction)),
+    );
+  }
+}
