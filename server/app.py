@@ -24,6 +24,7 @@ from server.calls import CallStore
 from server.errors import YijianError, error_body
 from server.redis_conn import HUB_CLIENT_NAME, connect
 from server.request_query import RequestQuery
+from server.retention import Retention
 from server.settings import HubSettings
 from server.signalling import SignallingHub
 from yijian import __version__
@@ -65,10 +66,13 @@ def create_app(settings: HubSettings, redis_url: str) -> FastAPI:
         app.state.call_log, app.state.hub = CallLog(redis), hub
         app.state.requests, app.state.stats = tracked.requests, tracked.stats
         app.state.town_configs, app.state.request_query = tracked.towns, RequestQuery(redis)
+        retention = Retention(redis, settings.retention_days, settings.retention_interval_s)
+        await retention.start()
         try:
             yield
         finally:
-            for name, close in (("hub", hub.close), ("bus", bus.close), ("redis", redis.aclose)):
+            for name, close in (("retention", retention.close), ("hub", hub.close),
+                                ("bus", bus.close), ("redis", redis.aclose)):  # fmt: skip
                 await _bounded_close(name, close)
 
     app = FastAPI(title="Yijian hub", version=__version__, lifespan=lifespan)

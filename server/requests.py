@@ -137,13 +137,14 @@ class RequestStore:
             data = await pipe.hgetall(key)
             if not data:
                 raise NotFound(f"no request {request_id!r}", code="request_not_found")
-            current = await pipe.hget(call_key, "request_id")
-            if current == request_id:
+            rec = RequestRecord.from_hash(data)
+            if call_id in rec.call_ids:
                 return
-            if current:
+            current = await pipe.hget(call_key, "request_id")
+            if current and current != request_id:
                 raise BadState(f"call {call_id} belongs to request {current}", code="call_linked")
             pipe.multi()
-            self._queue_link(pipe, RequestRecord.from_hash(data), call_id, by, now_ms())
+            self._queue_link(pipe, rec, call_id, by, now_ms())
 
         await atomic(self.redis, [key, call_key], work)
         return await self.get(request_id)

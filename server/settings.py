@@ -38,6 +38,10 @@ class HubSettings(BaseSettings):
     max_message_bytes: int = 64 * 1024
     # A client that sends this many bad messages within ten seconds is disconnected.
     max_errors_per_10s: int = 20
+    # Calls and requests older than this are deleted (the counters are kept); 0 keeps all.
+    retention_days: int = Field(default=365, ge=0)
+    # How often the retention job looks for what has aged out.
+    retention_interval_s: float = Field(default=3600.0, gt=0)
 
     @field_validator("ice_servers", mode="before")
     @classmethod
