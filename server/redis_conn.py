@@ -125,18 +125,19 @@ class EmbeddedRedis:
         self.stop()
         raise RedisUnavailable(f"redis-server did not answer on {self.socket_path}")
 
-    def stop(self) -> None:
-        """Stop the server if this process started it and no other hub uses it."""
+    def stop(self, force: bool = False) -> None:
+        """Stop the server if this process started it and no other hub uses it (or
+        ``force``: a restart on purpose)."""
         if self.process is None:
             return
-        process, self.process = self.process, None
+        process = self.process
         if process.poll() is None:
             try:
                 client = _probe_client(self.socket_path, 5)
                 others = [
                     c for c in client.client_list() if c.get("name", "").startswith(HUB_CLIENT_NAME)
                 ]
-                if others:
+                if others and not force:
                     log.info("leaving Redis running for %d other hub connection(s)", len(others))
                     client.close()
                     return
@@ -146,6 +147,7 @@ class EmbeddedRedis:
             except redis.RedisError as exc:
                 log.warning("asking Redis to shut down failed (%s); terminating it", exc)
                 process.terminate()
+        self.process = None
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -1,0 +1,118 @@
+"""Faults with real processes: a hub killed mid-queue, Redis restarted under a kiosk.
+
+Each test runs its own Redis and hubs (so killing them disturbs no other test) and
+ends only the processes it started, by their PID.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+
+from server.accounts import Accounts
+from server.redis_conn import EmbeddedRedis
+from server.towns import Towns
+from tests.conftest import PASSWORD
+from tests.support import TIMEOUT, HubProcess, KioskProcess, WsClient
+
+
+@pytest.fixture
+async def own_redis(tmp_path) -> AsyncIterator[tuple[EmbeddedRedis, Accounts]]:
+    server = EmbeddedRedis(tmp_path / "data")
+    server.start()
+    client = aioredis.Redis.from_url(server.url, decode_responses=True)
+    accounts = Accounts(client)
+    await accounts.add_town("fault", "故障镇")
+    for name in ("grace_s", "wrap_up_s"):
+        await Towns(client).set("fault", name, "1" if name == "grace_s" else "0")
+    for user in ("f-op1", "f-op2"):
+        await accounts.add_operator(user, "fault", "operator", PASSWORD)
+    yield server, accounts
+    await client.aclose()
+    server.stop()
+
+
+async def kiosk_socket(hub: HubProcess, token: str) -> tuple[WsClient, dict]:
+    client = await WsClient.connect(hub.ws_base + "/ws/kiosk", {"Authorization": f"Bearer {token}"})
+    return client, await client.recv_type("welcome")
+
+
+async def console(hub: HubProcess, username: str) -> tuple[WsClient, dict]:
+    async with httpx.AsyncClient(base_url=hub.base, timeout=TIMEOUT) as http:
+        await http.post("/api/auth/login", json={"username": username, "password": PASSWORD})
+        cookie = f"yijian_session={http.cookies.get('yijian_session')}"
+    client = await WsClient.connect(hub.ws_base + "/ws/operator", {"Cookie": cookie})
+    return client, await client.recv_type("welcome")
+
+
+async def test_a_killed_hub_loses_no_call_and_rings_nobody_twice(own_redis, artifacts):
+    server, accounts = own_redis
+    tokens = [await accounts.add_kiosk(f"f-k{i}", "fault", f"点{i}", "村") for i in range(4)]
+    first = HubProcess(server.url, artifacts).start()
+    try:
+        op1, _ = await console(first, "f-op1")
+        await op1.send({"type": "set_availability", "state": "available"})
+        kiosks = [(await kiosk_socket(first, t))[0] for t in tokens]
+        calls = []
+        for i, kiosk in enumerate(kiosks):
+            await kiosk.send({"type": "call_request", "idempotency_key": f"fault-{i:04d}"})
+            calls.append((await kiosk.recv_type("call_queued"))["call_id"])
+        await op1.send({"type": "answer", "call_id": calls[0]})
+        await op1.recv_type("answered")
+    finally:
+        first.kill(signal.SIGKILL)
+
+    second = HubProcess(server.url, artifacts).start()
+    try:
+        back = [await kiosk_socket(second, t) for t in tokens[:3]]  # the fourth never returns
+        op1, welcome1 = await console(second, "f-op1")
+        op2, _ = await console(second, "f-op2")
+        await op2.send({"type": "set_availability", "state": "available"})
+        ring = await op2.recv_type("ring")
+        async with asyncio.timeout(TIMEOUT):  # the reaper gives the lost kiosk its grace
+            while (await fetch(second, calls[3]))["status"] == "queued":
+                await asyncio.sleep(0.2)
+        lost = await fetch(second, calls[3])
+    finally:
+        second.stop()
+
+    assert [w["call"]["id"] for _, w in back] == calls[:3]
+    assert [w["call"]["status"] for _, w in back] == ["connected", "queued", "queued"]
+    assert [w["call"]["position"] for _, w in back[1:]] == [1, 2]
+    assert welcome1["call"]["id"] == calls[0]
+    assert ring["call"]["id"] == calls[1]  # the head, not the call already answered
+    assert (lost["status"], lost["end_reason"]) == ("abandoned", "kiosk_disconnected")
+
+
+async def fetch(hub: HubProcess, call_id: str) -> dict:
+    async with httpx.AsyncClient(base_url=hub.base, timeout=TIMEOUT) as http:
+        await http.post("/api/auth/login", json={"username": "f-op2", "password": PASSWORD})
+        return (await http.get(f"/api/calls/{call_id}")).json()  # type: ignore[no-any-return]
+
+
+async def test_a_press_during_a_redis_restart_makes_exactly_one_call(own_redis, artifacts):
+    server, accounts = own_redis
+    token = await accounts.add_kiosk("f-redis", "fault", "点", "村")
+    hub = HubProcess(server.url, artifacts).start()
+    kiosk = KioskProcess(hub, "f-redis", token, artifacts)
+    try:
+        op, _ = await console(hub, "f-op1")  # logged in, so the call waits
+        await kiosk.wait_state("idle")
+        server.stop(force=True)  # SHUTDOWN, though the hub uses it: the AOF is flushed
+        kiosk.press()
+        await asyncio.sleep(1)  # the press meets a hub without Redis
+        server.start()
+        queued = await kiosk.wait_state("queued", timeout=TIMEOUT * 2)
+        async with httpx.AsyncClient(base_url=hub.base, timeout=TIMEOUT) as http:
+            await http.post("/api/auth/login", json={"username": "f-op1", "password": PASSWORD})
+            listed = (await http.get("/api/calls?kiosk=f-redis")).json()["items"]
+        await op.close()
+    finally:
+        kiosk.close()
+        hub.stop()
+    assert [c["id"] for c in listed] == [queued["call_id"]]
