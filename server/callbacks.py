@@ -85,7 +85,7 @@ class Callbacks:
         operator = await hub.accounts.operator(call.operator)
         claimed = await hub.calls.claim(call.id, operator, call.operator_conn or "")
         settings = await hub.towns.settings(call.town_id)
-        await hub.timers.set_in(max(settings.media_grace_s, 15.0), "assign", call.id)
+        await hub.timers.set_in(settings.media_grace_s, "assign", call.id)
         await hub.bus.publish(keys.conn_channel(claimed.operator_conn or "-"),
                               p.Answered(call=call_view(claimed)).model_dump())  # fmt: skip
         answered = p.CallAnswered(call_id=call.id, operator=operator.username)

@@ -128,7 +128,7 @@ class Consoles:
                 await self.hub.calls.redis.lpush(keys.town_answers(call.town_id), now_ms())
                 await self.hub.calls.redis.ltrim(keys.town_answers(call.town_id), 0, 19)
                 settings = await self.hub.towns.settings(call.town_id)
-                await self.hub.timers.set_in(max(settings.media_grace_s, 15.0), "assign", call.id)
+                await self.hub.timers.set_in(settings.media_grace_s, "assign", call.id)
                 conn.send(p.Answered(call=call_view(call), ref=ref))
                 await self.hub.bus.publish(
                     keys.kiosk_channel(call.kiosk_id),

@@ -33,7 +33,6 @@ from server.towns import Towns
 from yijian import protocol as p
 
 log = logging.getLogger(__name__)
-ASSIGN_TIMEOUT_S = 15.0  # from an answer to media up, or the call goes back in the queue
 
 
 class SignallingHub:

@@ -242,3 +242,40 @@ async def test_a_kiosk_declines_a_callback_or_is_offline(make_town, kiosk_ws, op
     await kiosk.send({"type": "callback_answer", "call_id": call_id, "accept": False})
     ended = await console.recv_type("call_ended")
     assert (ended["status"], ended["reason"]) == ("unanswered", "kiosk_declined")
+
+
+async def answered_call(town, kiosk_ws, operator_ws, key):
+    kiosk = await ready_kiosk(kiosk_ws, next(iter(town.kiosks.values())))
+    console = await ready_operator(operator_ws, town.operators[0])
+    call_id = (await press(kiosk, key))["call_id"]
+    await console.recv_type("ring")
+    await console.send({"type": "answer", "call_id": call_id})
+    await console.recv_type("answered")
+    await kiosk.recv_type("call_answered")
+    return kiosk, console, call_id
+
+
+async def test_media_that_stays_down_past_the_media_grace_fails_the_call(
+    make_town, kiosk_ws, operator_ws, login
+):
+    town = await make_town(media_grace_s=1, wrap_up_s=0)
+    kiosk, _, call_id = await answered_call(town, kiosk_ws, operator_ws, "media-down-1")
+    await kiosk.send({"type": "media_state", "call_id": call_id, "state": "connected"})
+    await kiosk.send({"type": "media_state", "call_id": call_id, "state": "failed"})
+    ended = await kiosk.recv_type("call_ended")
+    call = await call_detail(login, town.operators[0], call_id)
+    assert (ended["status"], ended["reason"]) == ("failed", "media_failed")
+    assert event_types(call)[-3:] == ["media_connected", "media_failed", "ended"]
+
+
+async def test_an_answer_whose_media_never_comes_up_goes_back_to_the_head(
+    make_town, kiosk_ws, operator_ws, login
+):
+    town = await make_town(media_grace_s=1, wrap_up_s=0)
+    kiosk, console, call_id = await answered_call(town, kiosk_ws, operator_ws, "no-media-01")
+    back = await kiosk.recv_type("call_queued")
+    ended = await console.recv_type("call_ended")
+    call = await call_detail(login, town.operators[0], call_id)
+    assert (back["call_id"], back["position"]) == (call_id, 1)
+    assert (ended["status"], ended["reason"]) == ("requeued", "not_connected")
+    assert "requeued" in event_types(call) and "completed" not in call["status"]
