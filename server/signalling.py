@@ -25,6 +25,7 @@ from server.consoles import Consoles, call_view_of, check_live
 from server.dispatch import Dispatcher
 from server.errors import BadState, Forbidden
 from server.leases import LeaseKeeper
+from server.positions import Positions
 from server.presence import PresenceStore
 from server.settings import HubSettings
 from server.sweeper import Sweeper
@@ -57,9 +58,7 @@ class SignallingHub:
         self.callbacks = Callbacks(self)
         self.tracking: Any = None  # server.tracking.Tracking, set by the app
         self._tasks: set[asyncio.Task[None]] = set()
-        self._town_handlers: dict[str, Any] = {}
-        self._refreshing: dict[str, asyncio.Task[None]] = {}
-        self._refresh_again: set[str] = set()
+        self.positions = Positions(self)
 
     @property
     def ice_servers(self) -> list[p.IceServer]:
@@ -72,7 +71,8 @@ class SignallingHub:
     async def close(self) -> None:
         await self.leases.close()
         await self.sweeper.close()
-        tasks = [*self._tasks, *self._refreshing.values()]
+        await self.positions.close()
+        tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -90,7 +90,7 @@ class SignallingHub:
         town = await self.accounts.town(kiosk.town_id)
         self.kiosks[kiosk.id].add(conn)
         await self.leases.kiosk_connected(conn)
-        await self._watch_town(kiosk.town_id)
+        await self.positions.watch_town(kiosk.town_id)
         conn.handler = lambda message: self.to_kiosk(conn, message)
         await self.bus.subscribe(keys.kiosk_channel(kiosk.id), conn.handler)
         call = await self.calls.live_call_of_kiosk(kiosk.id)
@@ -133,7 +133,7 @@ class SignallingHub:
                     conn.send(p.CallAnswered(call_id=call.id, operator=call.operator or ""))
                     return
                 conn.position = position = await self.calls.position(call) or 1
-                wait = await self._estimate(call, position)
+                wait = await self.positions.estimate(call, position)
                 conn.send(
                     p.CallQueued(call_id=call.id, position=position, ref=ref, estimated_wait_s=wait)
                 )
@@ -181,57 +181,6 @@ class SignallingHub:
         if overflow_to and overflow_to not in seen:
             return await self._anyone_logged_in(overflow_to, seen | {town_id})
         return False
-
-    async def _estimate(self, call: CallRecord, position: int) -> int | None:
-        """Seconds to wait: position x the recent interval between answers in the town."""
-        answers = [
-            int(a) for a in await self.calls.redis.lrange(keys.town_answers(call.town_id), 0, 9)
-        ]
-        if len(answers) < 2:
-            return None
-        interval = (answers[0] - answers[-1]) / (len(answers) - 1) / 1000
-        settings = await self.towns.settings(call.town_id)
-        return int(min(interval * position, settings.max_wait_s))
-
-    async def _watch_town(self, town_id: str) -> None:
-        """Follow a town's queue for this hub's kiosks' positions (towns are few)."""
-        if town_id in self._town_handlers:
-            return
-
-        async def handle(_message: dict[str, Any]) -> None:
-            if town_id in self._refreshing and not self._refreshing[town_id].done():
-                self._refresh_again.add(town_id)  # coalesce bursts into one more pass
-            else:
-                self._refreshing[town_id] = asyncio.create_task(self._refresh(town_id))
-
-        self._town_handlers[town_id] = handle
-        await self.bus.subscribe(keys.town_channel(town_id), handle)
-
-    async def _refresh(self, town_id: str) -> None:
-        while True:
-            self._refresh_again.discard(town_id)
-            try:
-                await self._refresh_positions(town_id)
-            except Exception:
-                log.exception("refreshing positions in %s failed", town_id)
-            if town_id not in self._refresh_again:
-                return
-
-    async def _refresh_positions(self, town_id: str) -> None:
-        """Tell this hub's queued kiosks of the town their place, when it improved."""
-        for kiosk_id, conns in list(self.kiosks.items()):
-            waiting = [c for c in conns if c.position is not None and c.kiosk.town_id == town_id]
-            if not waiting:
-                continue
-            call = await self.calls.live_call_of_kiosk(kiosk_id)
-            position = await self.calls.position(call) if call and call.status == "queued" else None
-            for conn in waiting:
-                if call is not None and position is not None and position < (conn.position or 0):
-                    conn.position = position
-                    wait = await self._estimate(call, position)
-                    conn.send(
-                        p.QueuePosition(call_id=call.id, position=position, estimated_wait_s=wait)
-                    )
 
     async def _kiosk_call(
         self, conn: KioskConn, call_id: str, connected: bool = False

@@ -65,10 +65,15 @@ class Sweeper:
         hub = self.hub
         match kind, args:
             case "grace_kiosk", (call_id,):
-                await hub.end_call(await hub.calls.get(call_id), reason="kiosk_disconnected",
-                                   by="hub", if_connected="")  # fmt: skip
+                call = await hub.calls.get(call_id)
+                if not await self._back(keys.kiosk_conns(call.kiosk_id)):
+                    await hub.end_call(call, reason="kiosk_disconnected", by="hub",
+                                       if_connected="")  # fmt: skip
             case "grace_op", (call_id,):
-                await hub.requeue(call_id, reason="operator_disconnected")
+                call = await hub.calls.get(call_id)
+                if not await self._back(keys.operator_conns(call.operator or "-"),
+                                        call.operator_conn):  # fmt: skip
+                    await hub.requeue(call_id, reason="operator_disconnected")
             case "assign", (call_id,):
                 await hub.requeue(call_id, reason="not_connected")
             case "media", (call_id,):
@@ -89,6 +94,15 @@ class Sweeper:
                 await hub.dispatcher.dispatch(town_id)
             case _:
                 log.error("unknown timer %s %s", kind, args)
+
+    async def _back(self, conns_key: str, conn_id: str | None = None) -> bool:
+        """Whether the side came back in time (a connection that left and one that
+        returned may be handled in either order, so the facts decide, not the order)."""
+        redis, now = self.hub.calls.redis, now_ms()
+        if conn_id is None:
+            return bool(await redis.zcount(conns_key, now, "+inf"))
+        lease = await redis.zscore(conns_key, conn_id)
+        return lease is not None and lease > now
 
     async def reap(self) -> None:
         hub, redis, now = self.hub, self.hub.calls.redis, now_ms()

@@ -36,8 +36,6 @@ class TownSettings(BaseModel):
     utc_offset_h: float = Field(default=8, ge=-12, le=14)  # China Standard Time
     auto_answer_s: float = Field(default=10, ge=0, le=120)
     service_level_s: float = Field(default=15, gt=0, le=600)
-    # Request numbers read PREFIX-YEAR-NNNNNN; empty means the town id upper-cased.
-    request_prefix: str = Field(default="", max_length=12, pattern=r"^[A-Za-z0-9]*$")
     # Request numbers start with it; empty: the town id upper-cased (docs/requests.md).
     request_prefix: str = Field(default="", max_length=16, pattern=r"^[A-Za-z0-9_-]*$")
 
