@@ -66,7 +66,8 @@ def create_app(settings: HubSettings, redis_url: str) -> FastAPI:
         app.state.call_log, app.state.hub = CallLog(redis), hub
         app.state.requests, app.state.stats = tracked.requests, tracked.stats
         app.state.town_configs, app.state.request_query = tracked.towns, RequestQuery(redis)
-        retention = Retention(redis, settings.retention_days, settings.retention_interval_s)
+        retention = Retention(redis, settings.retention_days, settings.retention_interval_s,
+                              catch_up=tracked.catch_up)  # fmt: skip
         await retention.start()
         try:
             yield

@@ -17,6 +17,7 @@ import asyncio
 import json
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 DAY_MS = 86_400_000
 BATCH = 200
 LOCK_MS = 30 * 60 * 1000
+CATCH_UP_MS = 2 * DAY_MS
 
 
 @dataclass
@@ -40,14 +42,20 @@ class Swept:
 
 
 class Retention:
-    def __init__(self, redis: aioredis.Redis, days: int, interval_s: float) -> None:
+    def __init__(
+        self, redis: aioredis.Redis, days: int, interval_s: float,
+        catch_up: Callable[[int], Awaitable[int]] | None = None,
+    ) -> None:  # fmt: skip
         self.redis = redis
         self.days = days
         self.interval_s = interval_s
+        # Run first on each round (server.tracking.Tracking.catch_up): counts what a
+        # crash left uncounted over the last CATCH_UP_MS.
+        self.catch_up = catch_up
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        if self.days > 0 and self._task is None:
+        if self._task is None:
             self._task = asyncio.create_task(self._run(), name="retention")
 
     async def close(self) -> None:
@@ -62,7 +70,9 @@ class Retention:
             token = secrets.token_hex(8)
             try:
                 if await self.redis.set(keys.RETENTION_LOCK, token, nx=True, px=LOCK_MS):
-                    swept = await self.sweep()
+                    if self.catch_up is not None:
+                        await self.catch_up(now_ms() - CATCH_UP_MS)
+                    swept = await self.sweep() if self.days > 0 else Swept()
                     if swept.requests or swept.calls:
                         log.info("retention deleted %d requests and %d calls",
                                  swept.requests, swept.calls)  # fmt: skip

@@ -16,6 +16,7 @@ from server import keys
 from server.accounts import Kiosk
 from server.calls import FINAL, CallRecord, CallStore
 from server.errors import Forbidden
+from server.index_scan import id_bound
 from server.requests import RequestStore
 from server.stats import Stats
 from server.town_config import TownConfigs
@@ -56,6 +57,25 @@ class Tracking:
             await self.stats.record_call_ended(call)
         except Exception:
             log.exception("counting ended call %s failed", call.id)
+
+    async def catch_up(self, since_ms: int) -> int:
+        """Make good what a crash between a call's end and its hooks left undone: count
+        (and open the request of) every ended call since ``since_ms`` not yet counted."""
+        done = 0
+        for town_id in await self.towns.town_ids():
+            ids = await self.redis.zrangebylex(
+                keys.town_calls(town_id), "[" + id_bound(since_ms), "+"
+            )
+            for start in range(0, len(ids), 500):
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for call_id in ids[start : start + 500]:
+                        pipe.hgetall(keys.call(call_id))
+                    rows = await pipe.execute()
+                for row in rows:
+                    if row and row.get("status") in FINAL and not row.get("counted"):
+                        await self.call_ended(CallRecord.from_hash(row))
+                        done += 1
+        return done
 
     async def rate(self, kiosk: Kiosk, call_id: str, value: str, ref: str | None) -> p.Rated:
         """A kiosk's one-press rating: only of its own call, only once it has ended."""

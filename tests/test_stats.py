@@ -8,6 +8,8 @@ import math
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+from server import tracking
+from server.calls import CallStore
 from tests.tracking_support import collect, seed_calls
 
 CST = timedelta(hours=8)
@@ -97,3 +99,23 @@ async def test_open311_lists_service_requests_with_georeport_fields(
     assert body and georeport <= set(body[0])
     assert (body[0]["status"], body[0]["lat"], body[0]["long"]) == ("closed", 22.19, 112.3)
     assert {r["agency_responsible"] for r in body} == {f"测试镇 {town.id}"}
+
+
+async def test_a_call_whose_end_went_uncounted_is_counted_once_by_the_catch_up(
+    make_town, login, redis, accounts
+):
+    town = await make_town()
+    kiosk = await accounts.kiosk(next(iter(town.kiosks)))
+    bare = CallStore(redis)  # no hooks: as if the hub died right after the end
+    call, _ = await bare.create(kiosk, "lost-count-1")
+    await bare.end(call.id, reason="max_wait", by="hub", if_queued="unanswered")
+    wired = tracking.wire(redis, CallStore(redis))
+    http = await login(town.operators[0])
+
+    before = (await http.get("/api/stats", params={"town": town.id})).json()["calls"]
+    first = await wired.catch_up(call.created_at)
+    again = await wired.catch_up(call.created_at)
+    after = (await http.get("/api/stats", params={"town": town.id})).json()
+
+    assert (before, first >= 1, again, after["calls"], after["unanswered"]) == (0, True, 0, 1, 1)
+    assert after["requests_collected"] == 1
