@@ -11,7 +11,7 @@ from redis.asyncio.client import Pipeline
 
 from server import keys, stats, text_index
 from server.accounts import Operator
-from server.clock import now_ms
+from server.clock import iso, now_ms
 from server.errors import BadRequest
 from server.request_model import (
     FINISHED,
@@ -63,7 +63,7 @@ async def plan(
         new = dataclasses.replace(new, assignee=ch.assignee or None)
     due = None if ch.clear_due else (ch.due_at if ch.due_at is not None else rec.due_at)
     if due != rec.due_at:
-        events.append(event("due_changed", by, at, to=due))
+        events.append(event("due_changed", by, at, to=iso(due)))
         new = dataclasses.replace(new, due_at=due)
     if ch.status is not None and ch.status != rec.status:
         check_status_change(rec, ch.status, actor.role, ch.note)

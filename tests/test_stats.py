@@ -8,7 +8,7 @@ import math
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from server import tracking
+from server import keys, tracking
 from server.calls import CallStore
 from tests.tracking_support import collect, seed_calls
 
@@ -84,7 +84,7 @@ async def test_open311_lists_service_requests_with_georeport_fields(
     make_town, login, redis, accounts
 ):
     town = await make_town()
-    await redis.hset(f"yj:kiosk:{town.id}-sk0", mapping={"lat": "22.19", "long": "112.3"})
+    await redis.hset(keys.kiosk(f"{town.id}-sk0"), mapping={"lat": "22.19", "long": "112.3"})
     await seed_calls(redis, accounts, town.id, 12, kiosks=1)
     http = await login(town.operators[0])
 
