@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -16,6 +17,7 @@ from yijian.protocol import IceServer, SessionDescription
 
 
 class Phase(Enum):
+    INCOMING = "incoming"  # the town calls back: chime, 镇里回电, answer by itself
     REQUESTING = "requesting"  # call_request sent, no call_queued yet
     QUEUED = "queued"
     ANSWERED = "answered"  # an operator took it; media is being set up
@@ -28,6 +30,8 @@ class Call:
     id: str | None = None
     phase: Phase = Phase.REQUESTING
     position: int | None = None
+    estimated_wait_s: int | None = None
+    auto_answer: asyncio.TimerHandle | None = None  # an incoming callback's own answer
     hanging_up: bool = False
     counts: FrameCounts = field(default_factory=FrameCounts)
     peer: PeerSession | None = None
@@ -42,10 +46,14 @@ class Call:
     def status(self) -> Status | None:
         """What the kiosk shows while online; None while media is still being set up."""
         match self.phase:
+            case Phase.INCOMING:
+                # the five states stay as they are: a ringing callback shows as idle
+                return Status("idle", None, extra={"incoming_call": self.id})
             case Phase.REQUESTING:
                 return Status("idle")
             case Phase.QUEUED:
-                return Status("queued", self.id, self.position)
+                wait = {"estimated_wait_s": self.estimated_wait_s}
+                return Status("queued", self.id, self.position, extra=wait)
             case Phase.CONNECTED:
                 return Status("connected", self.id)
             case Phase.ANSWERED:
@@ -78,6 +86,8 @@ class Call:
 
     async def release(self) -> None:
         """Close everything the call holds. Safe to call twice."""
+        if self.auto_answer is not None:
+            self.auto_answer.cancel()
         await self.stop_media()
         if self.speaker is not None:
             await self.speaker.close()

@@ -28,6 +28,7 @@ from kiosk_client.peer import PeerSession
 from kiosk_client.status import Status
 from yijian.protocol import (
     CallAnswered,
+    CallbackAnswer,
     CallEnded,
     CallQueued,
     CallRequest,
@@ -35,6 +36,7 @@ from yijian.protocol import (
     Hangup,
     Ice,
     IceServer,
+    IncomingCall,
     KioskWelcome,
     MediaState,
     Pong,
@@ -66,12 +68,17 @@ class StopRequested:
 
 
 @dataclass(frozen=True)
+class AutoAnswer:
+    call_id: str
+
+
+@dataclass(frozen=True)
 class PeerState:
     peer: PeerSession
     state: str
 
 
-Event = ConnectionEvent | Press | StopRequested | PeerState
+Event = ConnectionEvent | Press | StopRequested | PeerState | AutoAnswer
 
 
 class Controller:
@@ -92,7 +99,7 @@ class Controller:
         self._rating_window_s = rating_window_s
         self._rateable: tuple[str, float] | None = None  # (call id, until loop time)
         self._ice_servers: list[IceServer] = []
-        self._last: tuple[str, str | None, int | None] | None = None
+        self._last: tuple[str, str | None, int | None, str | None] | None = None
         self.online = False
         self.stopping = False
         self.call: Call | None = None
@@ -117,6 +124,13 @@ class Controller:
                     await self._hang_up(self.call)
             case PeerState(peer=peer, state=state):
                 await self._on_peer_state(peer, state)
+            case AutoAnswer(call_id=call_id):
+                call = self.call
+                if call is not None and call.id == call_id and call.phase is Phase.INCOMING:
+                    logger.info("call %s: answering the town's callback", call_id)
+                    call.phase = Phase.ANSWERED
+                    await self._send(CallbackAnswer(type="callback_answer", call_id=call_id,
+                                                    accept=True, ref=call_id))  # fmt: skip
             case _:
                 logger.warning("unhandled kiosk event %r", event)
 
@@ -161,18 +175,33 @@ class Controller:
     async def _on_message(self, message: HubMessage) -> None:
         call = self.call
         match message:
-            case CallQueued(call_id=call_id, position=position, ref=ref):
+            case CallQueued(call_id=call_id, position=position, ref=ref, estimated_wait_s=wait):
                 if call is None or not call.is_reply(call_id, ref):
                     logger.warning("ignoring call_queued for call %s", call_id)
                     return
+                if call.peer is not None:  # back in the queue: the operator was lost
+                    logger.info("call %s is back in the queue", call_id)
+                    await call.stop_media()
                 call.id, call.phase, call.position = call_id, Phase.QUEUED, position
+                call.estimated_wait_s = wait
                 if call.hanging_up:
                     await self._hang_up(call)
                 self._publish()
-            case QueuePosition(call_id=call_id, position=position):
+            case QueuePosition(call_id=call_id, position=position, estimated_wait_s=wait):
                 if call is not None and call.id == call_id and call.phase is Phase.QUEUED:
-                    call.position = position
+                    call.position, call.estimated_wait_s = position, wait
                     self._publish()
+            case IncomingCall(call_id=call_id, auto_answer_s=delay):
+                if call is not None:  # busy with a call of its own
+                    await self._send(CallbackAnswer(type="callback_answer", call_id=call_id,
+                                                    accept=False, ref=call_id))  # fmt: skip
+                    return
+                call = self._new_call(key=None)
+                call.id, call.phase = call_id, Phase.INCOMING
+                loop = asyncio.get_running_loop()
+                call.auto_answer = loop.call_later(delay, self._post, AutoAnswer(call_id))
+                logger.info("the town calls back (call %s); answering in %.0f s", call_id, delay)
+                self._publish()
             case CallAnswered(call_id=call_id, operator=operator):
                 if call is None or not call.is_reply(call_id, None):
                     logger.warning("ignoring call_answered for call %s", call_id)
@@ -229,13 +258,24 @@ class Controller:
                 Rating(type="rating", call_id=rateable[0], value=value, ref=rateable[0])
             )
             return
-        if self.call is None:
+        call = self.call
+        if call is None:
             call = self._new_call(key=uuid.uuid4().hex)
             logger.info("button pressed: calling the town")
             await self._request(call)
+        elif call.phase is Phase.INCOMING and call.id is not None:
+            logger.info("button pressed: declining the town's callback")
+            if call.auto_answer is not None:
+                call.auto_answer.cancel()
+            call.hanging_up = True
+            await self._send(CallbackAnswer(type="callback_answer", call_id=call.id,
+                                            accept=False, ref=call.id))  # fmt: skip
+        elif call.hanging_up or (call.phase is Phase.REQUESTING and call.id is None):
+            # mashing: the press before is still on its way; one ticket, one hang-up
+            logger.info("button pressed again while the last press is in flight: ignored")
         else:
             logger.info("button pressed: hanging up")
-            await self._hang_up(self.call)
+            await self._hang_up(call)
 
     async def _request(self, call: Call) -> None:
         assert call.key is not None
@@ -288,10 +328,13 @@ class Controller:
             await self._report_media(call, "connected")
             self._publish()
         elif state == "failed":
-            # aiortc has no ICE restart: recovery is a new connection under the same
-            # call (_ensure_media), which later work may trigger from here.
+            # aiortc has no ICE restart: recover with a new connection and a fresh offer
+            # under the same call. The hub ends the call if media stays down for the
+            # town's media_grace_s.
             call.phase = Phase.ANSWERED
             await self._report_media(call, "failed")
+            logger.info("call %s: media failed; offering a new connection", call.id)
+            await self._ensure_media(call, offer_lost=True)
 
     async def _report_media(self, call: Call, state: Literal["connected", "failed"]) -> None:
         assert call.id is not None
@@ -330,7 +373,7 @@ class Controller:
 
     def _emit(self, status: Status) -> None:
         """Say a state when it differs from the last thing said (``ended`` always)."""
-        key = (status.state, status.call_id, status.position)
+        key = (status.state, status.call_id, status.position, status.extra.get("incoming_call"))
         if key != self._last or status.state == "ended":
             self._last = key
             self._publish_to(status)

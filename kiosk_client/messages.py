@@ -13,6 +13,7 @@ from yijian.protocol import (
     CallQueued,
     ErrorMsg,
     Ice,
+    IncomingCall,
     KioskWelcome,
     Pong,
     QueuePosition,
@@ -22,7 +23,7 @@ from yijian.protocol import (
 
 HubMessage = Annotated[
     KioskWelcome | CallQueued | QueuePosition | CallAnswered | Sdp | Ice | CallEnded | Pong
-    | ErrorMsg | Rated,
+    | ErrorMsg | Rated | IncomingCall,
     Field(discriminator="type"),
 ]  # fmt: skip
 _hub_message = TypeAdapter[HubMessage](HubMessage)

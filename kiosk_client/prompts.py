@@ -22,12 +22,20 @@ RECONNECTING = "网络断开，正在重新连接…"
 RESUMING = "网络断开，正在恢复通话…"
 
 
+CALLBACK = "镇里回电，马上为您接通；不方便请按按钮拒接"
+WAIT_ABOUT = "，预计等待约 {minutes} 分钟"
+
+
 def words_for(status: Status) -> str:
+    wait = status.extra.get("estimated_wait_s")
+    about = WAIT_ABOUT.format(minutes=max(1, round(wait / 60))) if wait else ""
     match status.state:
+        case "idle" if status.extra.get("incoming_call"):
+            return CALLBACK
         case "idle":
             return PRESS_TO_CALL
         case "queued" if status.position is not None and status.position > 1:
-            return CALLING_AHEAD.format(ahead=status.position - 1)
+            return CALLING_AHEAD.format(ahead=status.position - 1) + about
         case "queued":
             return CALLING_NEXT
         case "connected":
