@@ -18,6 +18,7 @@ CALLING_AHEAD = "正在呼叫，您前面还有 {ahead} 位，请稍候"
 CALLING_NEXT = "正在呼叫，马上就好，请稍候"
 CONNECTED = "已接通，请对着屏幕说话"
 ENDED = "通话结束，谢谢"
+CALL_YOU_BACK = "现在暂时无人接听，镇里会尽快给您回电"
 RECONNECTING = "网络断开，正在重新连接…"
 RESUMING = "网络断开，正在恢复通话…"
 
@@ -40,6 +41,8 @@ def words_for(status: Status) -> str:
             return CALLING_NEXT
         case "connected":
             return CONNECTED
+        case "ended" if status.extra.get("call_status") == "unanswered":
+            return CALL_YOU_BACK
         case "ended":
             return ENDED
         case "offline":

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 import web_console
-from server import api, api_presence, api_reports, api_requests, tracking, ws
+from server import api, api_presence, api_reports, api_requests, api_settings, tracking, ws
 from server.accounts import Accounts
 from server.bus import Bus
 from server.calllog import CallLog
@@ -116,6 +116,7 @@ def create_app(settings: HubSettings, redis_url: str) -> FastAPI:
     app.include_router(api_requests.router)
     app.include_router(api.router)
     app.include_router(api_presence.router)
+    app.include_router(api_settings.router)
     app.include_router(ws.router)
     app.mount("/", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
     return app

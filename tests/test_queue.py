@@ -279,3 +279,33 @@ async def test_an_answer_whose_media_never_comes_up_goes_back_to_the_head(
     assert (back["call_id"], back["position"]) == (call_id, 1)
     assert (ended["status"], ended["reason"]) == ("requeued", "not_connected")
     assert "requeued" in event_types(call) and "completed" not in call["status"]
+
+
+async def test_supervisors_change_queue_settings_operators_only_read(make_town, login, accounts):
+    town = await make_town()
+    await accounts.add_operator(f"{town.id}-boss", town.id, "supervisor", "supervisor pass")
+    boss = await login(f"{town.id}-boss", "supervisor pass")
+    clerk = await login(town.operators[0])
+    changed = await boss.put(f"/api/towns/{town.id}/settings",
+                             json={"strategy": "longest_idle", "ring_timeout_s": 15})  # fmt: skip
+    refused = await clerk.put(f"/api/towns/{town.id}/settings", json={"wrap_up_s": 0})
+    bad = await boss.put(f"/api/towns/{town.id}/settings", json={"strategy": "random"})
+    read = (await clerk.get(f"/api/towns/{town.id}/settings")).json()["settings"]
+    assert changed.status_code == 200 and refused.status_code == 403
+    assert (bad.status_code, bad.json()["error"]["code"]) == (400, "bad_setting")
+    assert (read["strategy"], read["ring_timeout_s"], read["wrap_up_s"]) == ("longest_idle", 15, 30)
+
+
+async def test_a_tab_closed_while_ringing_passes_the_ring_on_at_once(
+    make_town, kiosk_ws, operator_ws
+):
+    town = await make_town(operators=2, strategy="longest_idle", ring_timeout_s=60)
+    first = await ready_operator(operator_ws, town.operators[0])
+    second = await ready_operator(operator_ws, town.operators[1])
+    kiosk = await ready_kiosk(kiosk_ws, next(iter(town.kiosks.values())))
+    call_id = (await press(kiosk, "closed-tab-1"))["call_id"]
+    assert (await first.recv_type("ring"))["call"]["id"] == call_id
+    started = time.monotonic()
+    await first.close()
+    assert (await second.recv_type("ring"))["call"]["id"] == call_id
+    assert time.monotonic() - started < 5  # not after the 60 s ring timeout
