@@ -172,6 +172,9 @@ def operator_channel(username: str) -> str:
 REQUESTS = PREFIX + "requests"
 # string: the retention job's lock; expires after a run's worth of time.
 RETENTION_LOCK = PREFIX + "retention:lock"
+# string: set once every call made before request tracking existed has been counted,
+# indexed and given its request (the first catch-up goes back to the beginning).
+TRACKING_BACKFILLED = PREFIX + "tracking:backfilled"
 
 
 def request(request_id: str) -> str:

@@ -22,6 +22,7 @@ from server.clock import now_ms
 from server.errors import BadRequest, BadState, NotFound
 from server.request_model import (
     FINISHED,
+    REQUEST_STATUSES,
     SATISFACTION,
     UNFINISHED,
     Changes,
@@ -45,7 +46,8 @@ def queue_create(pipe: Pipeline, rec: RequestRecord, call_id: str | None, by: st
         pipe.zadd(index, {rec.id: 0})
     fields = {"kind": rec.kind, "number": rec.number}
     pipe.rpush(keys.request_history(rec.id), event("created", by, rec.created_at, **fields))
-    pipe.set(keys.kiosk_open_request(rec.kiosk_id), rec.id)
+    if rec.status in UNFINISHED:
+        pipe.set(keys.kiosk_open_request(rec.kiosk_id), rec.id)
     stats.queue_request_status(pipe, rec.town_id, rec.day, None, rec.status)
     for token in text_index.tokens(rec.summary):
         pipe.sadd(keys.search_token(rec.town_id, token), rec.id)
@@ -95,7 +97,11 @@ class RequestStore:
                     pipe.multi()
                     self._queue_link(pipe, RequestRecord.from_hash(data), call.id, by, now_ms())
                     return str(open_id)
-            at = now_ms()
+            # Made at the answer (or the end); a call from before requests were tracked
+            # brings what its operator wrote then.
+            at = min(now_ms(), call.answered_at or call.ended_at or now_ms())
+            old = call.request or {}
+            status = old["status"] if old.get("status") in REQUEST_STATUSES else "open"
             year = cfg.local(at).year
             counter = keys.request_counter(call.town_id, year)
             await pipe.watch(counter)
@@ -103,8 +109,10 @@ class RequestStore:
             rec = RequestRecord(
                 id=new_request_id(at), number=number(cfg.request_prefix, year, seq),
                 town_id=call.town_id, kiosk_id=call.kiosk_id, kiosk_name=call.kiosk_name,
-                village=call.village, status="open", created_at=at, updated_at=at,
+                village=call.village, status=status, created_at=at, updated_at=at,
                 day=cfg.day(at), kind="call" if call.answered_at else "callback",
+                summary=str(old.get("summary", "")), category=str(old.get("category", "")),
+                resolved_at=at if status in FINISHED else None,
                 operator=call.operator, call_ids=(call.id,), lat=lat or "", long=long or "",
             )  # fmt: skip
             pipe.multi()

@@ -71,7 +71,7 @@ class Retention:
             try:
                 if await self.redis.set(keys.RETENTION_LOCK, token, nx=True, px=LOCK_MS):
                     if self.catch_up is not None:
-                        await self.catch_up(now_ms() - CATCH_UP_MS)
+                        await self._catch_up(self.catch_up)
                     swept = await self.sweep() if self.days > 0 else Swept()
                     if swept.requests or swept.calls:
                         log.info("retention deleted %d requests and %d calls",
@@ -82,6 +82,13 @@ class Retention:
                 if await self.redis.get(keys.RETENTION_LOCK) == token:
                     await self.redis.delete(keys.RETENTION_LOCK)
             await asyncio.sleep(self.interval_s)
+
+    async def _catch_up(self, catch_up: Callable[[int], Awaitable[int]]) -> None:
+        backfilled = await self.redis.exists(keys.TRACKING_BACKFILLED)
+        done = await catch_up(now_ms() - CATCH_UP_MS if backfilled else 0)
+        if done:
+            log.info("counted %d ended calls that had not been", done)
+        await self.redis.set(keys.TRACKING_BACKFILLED, now_ms())
 
     async def sweep(self, at_ms: int | None = None, towns: list[str] | None = None) -> Swept:
         """Delete what is past the cutoff, in every town (or those given)."""
