@@ -238,7 +238,7 @@ export class CallLog {
       ),
       h("h4", {}, t("detail.events")),
       h("ol", { class: "timeline", "data-testid": "call-events" }, (c.events || []).map((ev) => this.eventItem(ev))),
-      this.requestOf && this.detailRequest ? this.requestOf.render(c, this.detailRequest) : null,
+      ...(this.requestOf && this.detailRequest ? [this.requestOf.render(c, this.detailRequest)] : []),
     );
   }
 

@@ -106,7 +106,7 @@ export class CategoryEditor {
         ),
       ),
       addForm,
-      this.errorText ? h("p", { class: "form-error", role: "alert" }, this.errorText) : null,
+      h("p", { class: "form-error", role: "alert", hidden: !this.errorText }, this.errorText),
       h("div", { class: "form-actions" }, save),
     );
   }

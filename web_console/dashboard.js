@@ -198,8 +198,10 @@ export class Dashboard {
   figure([id, field, fmt, tone], d, drill) {
     const v = d[field];
     const bad = tone === "bad-if-any" && typeof v === "number" && v > 0;
-    const subKey = `dash.sub.${field}`;
-    const sub = has(subKey) ? t(subKey, { s: d.service_level_threshold_s ?? 15 }) : "";
+    // Towns with different thresholds together have none in common to name.
+    const mixed = field === "service_level" && typeof d.service_level_threshold_s !== "number";
+    const subKey = mixed ? "dash.sub.service_level_mixed" : `dash.sub.${field}`;
+    const sub = has(subKey) ? t(subKey, { s: d.service_level_threshold_s }) : "";
     return h(
       drill ? "button" : "div",
       {

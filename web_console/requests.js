@@ -6,22 +6,9 @@ import { exportUrl, listRequests } from "./api.js";
 import { h } from "./calllog.js";
 import { dateOf, dayTime, isoDay } from "./dates.js";
 import { t, tr } from "./i18n.js";
+import { callbackTag, overdueTag, requestStatusChip, satisfactionChip } from "./requestparts.js";
 
 const PAGE_SIZE = 50;
-
-export const requestStatusChip = (status) =>
-  h("span", { class: `chip req-${status}`, "data-status": status }, tr("req", status));
-
-export const overdueTag = () =>
-  h("span", { class: "tag overdue", "data-testid": "overdue-tag" }, t("rq.overdue"));
-
-export const callbackTag = () =>
-  h("span", { class: "tag callback", "data-testid": "callback-tag" }, t("rq.kind.callback"));
-
-export function satisfactionChip(value) {
-  const v = value || "none";
-  return h("span", { class: `chip sat-${v}`, "data-satisfaction": v }, t(`sat.${v}`));
-}
 
 export class RequestList {
   /**

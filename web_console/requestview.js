@@ -7,7 +7,7 @@ import { h, statusChip } from "./calllog.js";
 import { dateOf, dayAfter, dayStart, isoDay } from "./dates.js";
 import { clock, dateTime } from "./format.js";
 import { has, t, tr } from "./i18n.js";
-import { callbackTag, overdueTag, requestStatusChip, satisfactionChip } from "./requests.js";
+import { callbackTag, historyList, overdueTag, requestStatusChip, satisfactionChip } from "./requestparts.js";
 
 const BASE_STATUSES = ["open", "in_progress", "resolved"];
 const MAX_CALLS_SHOWN = 20;
@@ -27,44 +27,6 @@ function errorText(err) {
 const dueDay = (iso) => (iso ? isoDay(new Date(iso)) : "");
 /** Due by the end of the chosen local day. */
 const dueIso = (day) => (dayStart(day) ? new Date(dayAfter(day).getTime() - 1000).toISOString() : null);
-
-/** One line of a request's history: what changed, by whom, when. */
-export function historyItem(ev) {
-  let text;
-  switch (ev.type) {
-    case "status_changed":
-      text = t("hist.status_changed", { from: tr("req", ev.from) || t("detail.none"), to: tr("req", ev.to) });
-      break;
-    case "assigned": {
-      const who = ev.assignee ?? ev.to;
-      text = who ? t("hist.assigned", { who }) : t("hist.unassigned");
-      break;
-    }
-    case "category_changed":
-      text = t("hist.category_changed", { from: tr("cat", ev.from) || t("rq.no_category"), to: tr("cat", ev.to) });
-      break;
-    case "due_changed":
-      text = ev.to ? t("hist.due_changed", { date: dateOf(ev.to) }) : t("hist.due_cleared");
-      break;
-    case "rated":
-      text = t("hist.rated", { value: t(`sat.${ev.satisfaction ?? ev.value ?? "none"}`) });
-      break;
-    default:
-      text = tr("hist", ev.type);
-  }
-  const by = ev.by ? tr("by", String(ev.by).split(":")[0] === "kiosk" ? "kiosk" : ev.by) : "";
-  const detail = (ev.type === "note_added" && ev.text) || (ev.type === "summary_changed" && ev.to) || "";
-  return h(
-    "li",
-    { "data-testid": "history-item", "data-type": ev.type },
-    h("div", {}, h("span", { class: "event-name" }, text), by ? h("span", { class: "event-extra" }, ` · ${by}`) : null),
-    h("time", { datetime: ev.at || "" }, dateTime(ev.at)),
-    detail ? h("div", { class: "event-detail" }, detail) : null,
-  );
-}
-
-export const historyList = (history, testid = "request-history") =>
-  h("ol", { class: "timeline history", "data-testid": testid }, (history || []).map(historyItem));
 
 export class RequestDetail {
   /**
@@ -203,7 +165,11 @@ export class RequestDetail {
     f.noteLabel.textContent = t(resolving ? "rq.field.resolution" : "rq.field.status_note");
     f.note.placeholder = t(resolving ? "rq.resolution_ph" : "rq.status_note_ph");
     f.note.required = resolving;
-    f.rules.textContent = `${t("rq.rules")} ${t(canClose(this.role()) ? "rq.rules_supervisor" : "rq.rules_operator")}`;
+    f.rules.replaceChildren(
+      t("rq.rules"),
+      h("br"),
+      t(canClose(this.role()) ? "rq.rules_supervisor" : "rq.rules_operator"),
+    );
     f.error.hidden = !this.errorText;
     f.error.textContent = this.errorText;
     f.save.disabled = this.busy;
@@ -365,34 +331,4 @@ export class RequestDetail {
   relabel() {
     if (this.item && this.dialog.open) this.render();
   }
-}
-
-/** The request a call belongs to, as the call names it (null when it names none). */
-export function requestIdOf(call) {
-  return call.request_id || (call.request && call.request.id) || null;
-}
-
-/** For the call's detail: its request, with the request's history and a way to open it. */
-export function callRequestSection(data, openRequest) {
-  const open = h(
-    "button",
-    { type: "button", class: "btn", "data-testid": "call-open-request" },
-    t("rq.open"),
-  );
-  open.addEventListener("click", () => openRequest(data.id));
-  return h(
-    "section",
-    { class: "call-request", "data-testid": "call-request", "data-request-id": data.id },
-    h(
-      "div",
-      { class: "detail-head" },
-      h("h4", {}, t("rq.of_call", { number: data.number || data.id })),
-      requestStatusChip(data.status),
-      data.overdue ? overdueTag() : null,
-      open,
-    ),
-    data.summary ? h("p", { class: "call-request-summary" }, data.summary) : null,
-    h("h4", {}, t("rq.history")),
-    historyList(data.history, "call-request-history"),
-  );
 }

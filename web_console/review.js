@@ -10,7 +10,8 @@ import { Dashboard } from "./dashboard.js";
 import { isoDay, setTownOffset } from "./dates.js";
 import { Directory, FilterBar } from "./filters.js";
 import { RequestList } from "./requests.js";
-import { callRequestSection, canClose, RequestDetail, requestIdOf } from "./requestview.js";
+import { callRequestSection, requestIdOf } from "./requestparts.js";
+import { canClose, RequestDetail } from "./requestview.js";
 
 const $ = (id) => document.getElementById(id);
 
