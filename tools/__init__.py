@@ -1,0 +1,1 @@
+"""Developer tools: demo history and console screenshots. Not part of the installed package."""
