@@ -83,11 +83,8 @@ class Grouped:
 
 
 def _command(*args: Any) -> bytes:
-    parts = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        data = arg if isinstance(arg, bytes) else str(arg).encode()
-        parts.append(b"$%d\r\n%b\r\n" % (len(data), data))
-    return b"".join(parts)
+    encoded = [a.encode() if type(a) is str else str(a).encode() for a in args]
+    return b"*%d\r\n" % len(encoded) + b"".join([b"$%d\r\n%b\r\n" % (len(e), e) for e in encoded])
 
 
 @dataclass(frozen=True)
