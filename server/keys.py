@@ -1,8 +1,8 @@
 """Every Redis key Yijian uses, with its type, owner and lifetime.
 
-All names start with ``yj:``. Nothing here expires unless it says so: calls and their
-event logs are the service's record and are kept (retention comes with the request
-tracking work).
+All names start with ``yj:``. Nothing here expires unless it says so: calls, their
+event logs and requests are the service's record and are kept until the retention
+job (``server.retention``) deletes them past ``YIJIAN_RETENTION_DAYS``.
 """
 
 from __future__ import annotations
