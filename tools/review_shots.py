@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -170,6 +171,8 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="leave the hub running")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    # A plain kill stops the hub and Redis too (the finally below), not only this script.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     folder = Path(tempfile.mkdtemp(prefix="yijian-shots-"))
     redis_server = EmbeddedRedis(folder)
     redis_server.start()
@@ -185,7 +188,8 @@ def main() -> int:
             shutil.copyfile(args.out / "dashboard-zh-CN.png", args.readme_image)
             print(f"copied the dashboard to {args.readme_image}")
         if args.keep:
-            print(f"hub at {base}/ (log in as {user} / {password}); Ctrl-C stops it")
+            print(f"hub at {base}/ (log in as {user} / {password}), Redis at {redis_server.url}")
+            print("Ctrl-C stops both")
             hub.wait()
     except KeyboardInterrupt:
         pass

@@ -176,7 +176,9 @@ export class CallLog {
                 req.status ? requestChip(req.status) : null,
               ),
             ]
-          : dash(),
+          : c.request_number // a missed call's request, to call the villager back
+            ? h("span", { class: "tag callback" }, t("rq.kind.callback"), " ", c.request_number)
+            : dash(),
       ),
     );
   }

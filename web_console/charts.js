@@ -46,7 +46,7 @@ function figure({ title, testid, legend, summary, empty }, svg) {
     "figure",
     { class: "chart", "data-testid": testid, "aria-label": `${title}. ${summary || ""}`.trim() },
     h("figcaption", {}, title),
-    legend && legend.length > 1
+    legend && legend.length > 1 && !empty
       ? h(
           "ul",
           { class: "legend" },
