@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import math
+import subprocess
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from server import keys, tracking
 from server.calls import CallStore
+from tests.support import ROOT, TIMEOUT, yijian_cmd
 from tests.tracking_support import collect, seed_calls
 
 CST = timedelta(hours=8)
@@ -119,3 +122,15 @@ async def test_a_call_whose_end_went_uncounted_is_counted_once_by_the_catch_up(
 
     assert (before, first >= 1, again, after["calls"], after["unanswered"]) == (0, True, 0, 1, 1)
     assert after["requests_collected"] == 1
+
+
+async def test_admin_kiosk_add_keeps_the_kiosks_place_for_open311(make_town, redis_url, redis):
+    town = await make_town()
+    done = await asyncio.to_thread(
+        subprocess.run,
+        yijian_cmd("admin", "--redis-url", redis_url, "kiosk", "add", f"{town.id}-geo",
+                   "--town", town.id, "--name", "村口", "--lat", "22.19", "--long", "112.3"),
+        capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert await redis.hmget(keys.kiosk(f"{town.id}-geo"), ["lat", "long"]) == ["22.19", "112.3"]
