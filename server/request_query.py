@@ -118,8 +118,13 @@ class RequestQuery:
             recs = [r for r in await self.load(ids) if r is not None and flt.keeps(r, at)]
             if query is None or query.empty:
                 return list(recs)
-            texts = await self.text_of(recs)
-            return [r for r, text in zip(recs, texts, strict=True) if query.matches(text)]
+            # The summary usually decides; only the others need their notes read.
+            undecided = [r for r in recs if not query.matches(r.summary)]
+            by_notes = {
+                r.id for r, text in zip(undecided, await self.text_of(undecided), strict=True)
+                if query.matches(text)
+            }  # fmt: skip
+            return [r for r in recs if r.id in by_notes or query.matches(r.summary)]
 
         return await index_scan.page(
             self.redis, source, lower, upper, limit, load, lambda _r: True, lambda r: r.id
