@@ -35,9 +35,11 @@ class Seeded:
 async def seed_calls(
     redis: aioredis.Redis, accounts: Accounts, town_id: str, count: int, *,
     operators: int = 3, kiosks: int = 3, villages: tuple[str, ...] = ("石头村", "河口村"),
+    abandon_every: int = 7,
 ) -> Seeded:  # fmt: skip
     """``count`` calls in a fresh town, with a mix of outcomes and requests:
-    every 7th abandoned, every 11th unanswered, the rest answered and written up."""
+    every ``abandon_every``th abandoned, every 11th unanswered, the rest answered and
+    written up."""
     calls = CallStore(redis)
     wired = tracking.wire(redis, calls)
     ops = []
@@ -56,7 +58,7 @@ async def seed_calls(
     async def one(n: int) -> CallRecord:
         kiosk, op = ks[n % len(ks)], ops[n % len(ops)]
         call, _ = await calls.create(kiosk, secrets.token_hex(8))
-        if n % 7 == 3:
+        if n % abandon_every == 3 % abandon_every:
             ended = await calls.end(call.id, reason="kiosk_hangup", by="kiosk")
         elif n % 11 == 5:
             ended = await calls.end(call.id, reason="max_wait", by="hub", if_queued="unanswered")
