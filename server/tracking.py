@@ -2,8 +2,9 @@
 call ended. Wired in by the app (``CallStore.on_answered`` / ``on_ended``).
 
 A failure here is logged and never undoes the call's own step; whatever was missed
-is made good later (a save or a rating opens a missing request; the count of an
-ended call is guarded so it happens once).
+is made good later: a save or a rating opens a missing request, and each retention
+round's ``catch_up`` counts an ended call that went uncounted (the ``counted`` guard
+makes every count happen once).
 """
 
 from __future__ import annotations
