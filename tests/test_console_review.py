@@ -5,6 +5,8 @@ through the hub's own stores against the session's Redis, one fresh town per tes
 
 from __future__ import annotations
 
+import csv
+import io
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -87,6 +89,13 @@ async def shown_ids(page: Page, testid: str, attr: str) -> list[str]:
     return [await row.get_attribute(attr) or "" for row in await page.get_by_test_id(testid).all()]
 
 
+async def exported(page: Page, testid: str) -> list[dict[str, str]]:
+    """The rows of the CSV that an export link on the page downloads."""
+    href = await page.get_by_test_id(testid).get_attribute("href")
+    text = await page.evaluate("async (href) => (await fetch(href)).text()", href)
+    return list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
+
+
 async def test_a_supervisor_filters_the_log_and_opens_a_calls_timeline_and_request(
     make_town: Callable[..., Awaitable[Town]],
     accounts: Accounts,
@@ -103,6 +112,7 @@ async def test_a_supervisor_filters_the_log_and_opens_a_calls_timeline_and_reque
     wanted = seeded.ids("河口村")
     await expect(page.get_by_test_id("call-row")).to_have_count(len(wanted), timeout=MS)
     assert await shown_ids(page, "call-row", "data-call-id") == wanted
+    assert [row["id"] for row in await exported(page, "export-calls-csv")] == wanted
     answered = next(c for c in reversed(seeded.calls) if c.village == "河口村" and c.answered_at)
     await page.locator(f'[data-testid="call-row"][data-call-id="{answered.id}"]').click()
 
@@ -209,7 +219,8 @@ async def test_an_operator_sees_nothing_of_another_town(
         ]""",
         [theirs.town.id, their_request],
     )
-    assert (towns, asked) == ({ours.town.id}, [403, 403, 404])
+    csv_towns = {row["town_id"] for row in await exported(page, "export-requests-csv")}
+    assert (towns, csv_towns, asked) == ({ours.town.id}, {ours.town.id}, [403, 403, 404])
 
 
 async def test_every_string_is_in_both_languages(
