@@ -13,7 +13,7 @@ from tests.tracking_support import collect, seed_calls
 
 async def test_past_the_period_records_go_and_the_counters_stay(make_town, login, redis, accounts):
     town = await make_town()
-    seeded = await seed_calls(redis, accounts, town.id, 40)
+    seeded = await seed_calls(redis, town.id, 40)
     http = await login(town.operators[0])
     now = datetime.now(UTC)
     window = {"town": town.id, "since": (now - timedelta(days=1)).isoformat(),

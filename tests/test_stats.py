@@ -24,7 +24,7 @@ def ms(iso_text: str) -> int:
 
 async def test_the_dashboard_matches_a_recount_of_the_call_log(make_town, login, redis, accounts):
     town = await make_town()
-    await seed_calls(redis, accounts, town.id, 240)
+    await seed_calls(redis, town.id, 240)
     http = await login(town.operators[0])
     now = datetime.now(UTC)
     window = {
@@ -64,7 +64,7 @@ async def test_the_csv_exports_open_in_pythons_csv_with_chinese_intact(
     make_town, login, redis, accounts
 ):
     town = await make_town()
-    await seed_calls(redis, accounts, town.id, 30)
+    await seed_calls(redis, town.id, 30)
     http = await login(town.operators[0])
 
     calls_csv = await http.get("/api/calls/export.csv")
@@ -88,7 +88,7 @@ async def test_open311_lists_service_requests_with_georeport_fields(
 ):
     town = await make_town()
     await redis.hset(keys.kiosk(f"{town.id}-sk0"), mapping={"lat": "22.19", "long": "112.3"})
-    await seed_calls(redis, accounts, town.id, 12, kiosks=1)
+    await seed_calls(redis, town.id, 12, kiosks=1)
     http = await login(town.operators[0])
 
     body = (await http.get("/api/open311/requests.json", params={"status": "closed"})).json()
