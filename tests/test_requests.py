@@ -227,3 +227,27 @@ async def test_a_rating_counts_once_and_only_from_the_calls_own_kiosk_after_it_e
 
     assert [too_early["code"], not_yours["code"], first["value"], again["code"]] == [
         "bad_state", "not_your_call", "unsatisfied", "already_rated"]  # fmt: skip
+
+
+async def test_a_request_past_its_due_date_is_overdue_until_resolved(
+    make_town, kiosk_ws, operator_ws, login
+):
+    town, _op, _kiosk, call_id = await answered_call(make_town, kiosk_ws, operator_ws)
+    http = await login(town.operators[0])
+    request_id = (await http.get(f"/api/calls/{call_id}")).json()["request_id"]
+    path = f"/api/requests/{request_id}"
+
+    bad = await http.patch(path, json={"assignee": "nobody-here"})
+    late = await http.patch(path, json={"due_at": "2020-01-01T00:00:00Z",
+                                        "assignee": town.operators[0]})  # fmt: skip
+    overdue = await collect(http, "/api/requests", {"overdue": "true"})
+    counted = (await http.get("/api/stats")).json()["requests_overdue"]
+    done = await http.patch(path, json={"status": "resolved", "note": "已处理"})
+
+    assert (bad.status_code, bad.json()["error"]["code"]) == (400, "bad_assignee")
+    assert (late.json()["overdue"], late.json()["assignee"]) == (True, town.operators[0])
+    assert ([r["id"] for r in overdue], counted) == ([request_id], 1)
+    assert done.json()["overdue"] is False
+    assert await collect(http, "/api/requests", {"overdue": "true"}) == []
+    assert [h["type"] for h in done.json()["history"]][-4:] == [
+        "assigned", "due_changed", "status_changed", "note_added"]  # fmt: skip
