@@ -77,8 +77,8 @@ class RequestStore:
     # --- opening and linking ---------------------------------------------------------
 
     async def open_for_call(self, call: CallRecord, by: str = "hub") -> RequestRecord | None:
-        """The call's request: its own, the kiosk's open one (which it joins), or a new
-        one (``call`` when answered, ``callback`` when it ended unanswered)."""
+        """The call's request: its own, the kiosk's open one (a callback joins it), or a
+        new one (``call`` when answered, ``callback`` when it ended unanswered)."""
         if call.answered_at is None and call.status != "unanswered":
             return None
         if known := await self.redis.hget(keys.call(call.id), "request_id"):
@@ -90,7 +90,9 @@ class RequestStore:
         async def work(pipe: Pipeline) -> str:
             if existing := await pipe.hget(call_key, "request_id"):
                 return str(existing)
-            if open_id := await pipe.get(pointer):
+            # Only the town's callback follows up the kiosk's unfinished request; a new
+            # press is a new villager (kiosks are shared) and gets a request of its own.
+            if call.kind == "callback" and (open_id := await pipe.get(pointer)):
                 await pipe.watch(keys.request(open_id))
                 data = await pipe.hgetall(keys.request(open_id))
                 if data and data["status"] in UNFINISHED:
