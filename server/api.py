@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from server import keys
 from server.api_reports import CallFilterDep
 from server.calllog import MAX_LIMIT
 from server.calls import REQUEST_STATUSES
@@ -78,7 +79,21 @@ async def config(operator: OperatorDep, request: Request) -> dict[str, Any]:
         ],
         "categories": await request.app.state.town_configs.categories(operator.town_id),
         "request_statuses": list(REQUEST_STATUSES),
+        # the town's clock, so "today" in the console is the town's day
+        "utc_offset_h": (await request.app.state.hub.towns.settings(operator.town_id)).utc_offset_h,
     }
+
+
+@router.get("/towns")
+async def towns(operator: OperatorDep, accounts: AccountsDep) -> dict[str, Any]:
+    """The towns this operator may look at (an admin: all of them), with their names."""
+    ids = (
+        sorted(await accounts.redis.smembers(keys.TOWNS))
+        if operator.role == "admin"
+        else [operator.town_id]
+    )
+    found = [await accounts.town(town_id) for town_id in ids]
+    return {"items": [{"id": t.id, "name": t.name} for t in found]}
 
 
 @router.get("/calls")

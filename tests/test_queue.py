@@ -309,3 +309,17 @@ async def test_a_tab_closed_while_ringing_passes_the_ring_on_at_once(
     await first.close()
     assert (await second.recv_type("ring"))["call"]["id"] == call_id
     assert time.monotonic() - started < 5  # not after the 60 s ring timeout
+
+
+async def test_the_console_learns_the_towns_clock_and_an_admin_every_town(
+    make_town, login, accounts
+):
+    town = await make_town(utc_offset_h=7)
+    await accounts.add_operator(f"{town.id}-root", town.id, "admin", "admin password")
+    clerk = await login(town.operators[0])
+    root = await login(f"{town.id}-root", "admin password")
+    assert (await clerk.get("/api/config")).json()["utc_offset_h"] == 7
+    assert (await clerk.get("/api/towns")).json()["items"] == [
+        {"id": town.id, "name": f"测试镇 {town.id}"}
+    ]
+    assert town.id in {t["id"] for t in (await root.get("/api/towns")).json()["items"]}
