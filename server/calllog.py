@@ -21,7 +21,6 @@ from server.text_index import parse_query
 
 MAX_LIMIT = 200
 MAX_TEXT_MATCHES = 20_000  # requests a text query on the call log may expand
-EXPORT_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -95,13 +94,6 @@ class CallLog:
             call_ids.update(rec.call_ids)
         return sorted(call_ids, reverse=True)
 
-    async def all(self, flt: CallFilter, max_rows: int) -> AsyncIterator[CallRecord]:
+    def all(self, flt: CallFilter, max_rows: int) -> AsyncIterator[CallRecord]:
         """Every match, newest first, in pages (for the export)."""
-        cursor, sent = None, 0
-        while sent < max_rows:
-            items, cursor = await self.page(flt, min(EXPORT_BATCH, max_rows - sent), cursor)
-            for item in items:
-                yield item
-            sent += len(items)
-            if cursor is None:
-                return
+        return index_scan.every(lambda limit, cursor: self.page(flt, limit, cursor), max_rows)

@@ -9,13 +9,28 @@ O(log n)) and checks the other conditions on each record it loads.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TypeVar
 
 import redis.asyncio as aioredis
 
 T = TypeVar("T")
 MAX_BATCH = 1000
+EXPORT_BATCH = 500
+
+
+async def every(
+    page: Callable[[int, str | None], Awaitable[tuple[list[T], str | None]]], max_rows: int
+) -> AsyncIterator[T]:
+    """Every item a paged query gives, newest first, up to ``max_rows`` (the exports)."""
+    cursor, sent = None, 0
+    while sent < max_rows:
+        items, cursor = await page(min(EXPORT_BATCH, max_rows - sent), cursor)
+        for item in items:
+            yield item
+        sent += len(items)
+        if cursor is None:
+            return
 
 
 def id_bound(at_ms: int) -> str:

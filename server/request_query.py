@@ -19,7 +19,6 @@ from server.request_model import RequestRecord
 from server.text_index import Query, parse_query
 
 MAX_LIMIT = 200
-EXPORT_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -130,13 +129,6 @@ class RequestQuery:
             self.redis, source, lower, upper, limit, load, lambda _r: True, lambda r: r.id
         )
 
-    async def all(self, flt: RequestFilter, max_rows: int) -> AsyncIterator[RequestRecord]:
+    def all(self, flt: RequestFilter, max_rows: int) -> AsyncIterator[RequestRecord]:
         """Every match, newest first, in pages (for the exports)."""
-        cursor, sent = None, 0
-        while sent < max_rows:
-            items, cursor = await self.page(flt, min(EXPORT_BATCH, max_rows - sent), cursor)
-            for item in items:
-                yield item
-            sent += len(items)
-            if cursor is None:
-                return
+        return index_scan.every(lambda limit, cursor: self.page(flt, limit, cursor), max_rows)
