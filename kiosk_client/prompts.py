@@ -17,7 +17,8 @@ PRESS_TO_CALL = "请按按钮呼叫镇里"
 CALLING_AHEAD = "正在呼叫，您前面还有 {ahead} 位，请稍候"
 CALLING_NEXT = "正在呼叫，马上就好，请稍候"
 CONNECTED = "已接通，请对着屏幕说话"
-ENDED = "通话结束，谢谢。对这次服务满意吗？请按“满意”或“不满意”"
+ENDED = "通话结束，谢谢"
+RATE = "通话结束，谢谢。对这次服务满意吗？请按“满意”或“不满意”"
 CALL_YOU_BACK = "现在暂时无人接听，镇里会尽快给您回电"
 RECONNECTING = "网络断开，正在重新连接…"
 RESUMING = "网络断开，正在恢复通话…"
@@ -43,6 +44,8 @@ def words_for(status: Status) -> str:
             return CONNECTED
         case "ended" if status.extra.get("call_status") == "unanswered":
             return CALL_YOU_BACK
+        case "ended" if status.extra.get("call_status") == "completed":
+            return RATE
         case "ended":
             return ENDED
         case "offline":
