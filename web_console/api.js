@@ -99,3 +99,9 @@ export const EXPORTS = {
   open311: "/api/open311/requests.json",
 };
 export const exportUrl = (kind, params = {}) => EXPORTS[kind] + query(params);
+
+// --- the queue (issue 3): who is on duty, and the town's queue settings -------------
+
+export const presence = (town) => api("GET", `/api/presence${query({ town })}`);
+export const getQueueSettings = (town) => api("GET", `/api/towns/${rid(town)}/settings`);
+export const putQueueSettings = (town, values) => api("PUT", `/api/towns/${rid(town)}/settings`, values);

@@ -4,10 +4,13 @@ import * as api from "./api.js";
 import { CallMedia } from "./call.js";
 import { Desk } from "./desk.js";
 import { applyI18n, getLang, has, onLangChange, setLang, t } from "./i18n.js";
+import { Presence } from "./presence.js";
+import { QueueSettings } from "./queuesettings.js";
 import { RequestForm } from "./request.js";
 import { Review } from "./review.js";
 import { Ringer } from "./ringer.js";
 import { Signalling } from "./signalling.js";
+import { canWatch, TeamPanel } from "./team.js";
 
 const $ = (id) => document.getElementById(id);
 const TOAST_MS = 6000;
@@ -15,7 +18,12 @@ const TOAST_MS = 6000;
 let operator = null; // {username, town_id, town_name, role} while logged in
 let tab = "desk";
 let stayAvailable = false; // the operator's last confirmed choice, kept across reconnects
-const VIEWS = { desk: "desk-view", log: "log-view", requests: "requests-view", dashboard: "dashboard-view" };
+const VIEWS = {
+  desk: "desk-view",
+  log: "log-view",
+  requests: "requests-view",
+  dashboard: "dashboard-view",
+};
 
 // --- toasts and the connection banner ---------------------------------------------
 
@@ -48,10 +56,15 @@ function showBanner(state) {
 const ringer = new Ringer();
 window.yijian = Object.assign(window.yijian || {}, { ringer }); // for tests
 let desk = null;
+const presence = new Presence({
+  onResume: () => setAvailability("available"),
+  onChange: () => desk.render(),
+});
 const signalling = new Signalling({
   welcome: (msg) => {
     media.setIceServers(msg.ice_servers);
     if (msg.operator) setOperator(msg.operator);
+    presence.reset(); // the hub says the state again right after
     desk.welcome(msg);
     renderAvailability();
     // The hub starts every socket away. A console that was available before its
@@ -65,6 +78,10 @@ const signalling = new Signalling({
     desk.setAvailability(msg.state);
     renderAvailability();
   },
+  presence: (msg) => {
+    presence.update(msg, Boolean(desk.ringing));
+    desk.render();
+  },
   ring: (msg) => {
     // A villager waiting comes first: bring the desk forward.
     for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
@@ -72,6 +89,10 @@ const signalling = new Signalling({
     desk.ring(msg.call);
   },
   ring_stop: (msg) => desk.ringStop(msg),
+  callback_ringing: (msg) => {
+    desk.callbackRinging(msg.call);
+    showTab("desk");
+  },
   answered: (msg) => {
     desk.answered(msg.call);
     showTab("desk");
@@ -121,6 +142,12 @@ const review = new Review({
   toast,
   showTab: (name) => showTab(name),
   onCategories: (categories) => requests.setConfig({ categories }),
+  onCallback: (target) => {
+    // The desk shows the call-back ringing, then the call.
+    for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
+    showTab("desk");
+    desk.callBack(target);
+  },
 });
 const log = review.log;
 
@@ -134,7 +161,34 @@ const requests = new RequestForm({
   },
 });
 
-desk = new Desk({ send, media, ringer, requests, toast, onCallOver: () => log.refresh() });
+desk = new Desk({ send, media, ringer, requests, presence, toast, onCallOver: () => log.refresh() });
+
+// 值班情况 on the desk and the queue settings, for supervisors and admins.
+const team = new TeamPanel({
+  view: $("team-view"),
+  openCall: (id) => log.openDetail(id),
+  towns: () => [...review.directory.towns],
+});
+const queueSettings = new QueueSettings({
+  dialog: $("queue-settings"),
+  toast,
+  onSaved: (town, settings) => {
+    if (operator && town === operator.town_id) presence.setMaxMissed(settings.max_missed_rings);
+  },
+});
+$("queue-settings-open").addEventListener("click", () => {
+  if (operator) queueSettings.open(team.town || operator.town_id);
+});
+
+/** The town's settings this console needs: after how many missed rings the hub sets
+ * an operator away (to tell that apart from their own choice). */
+async function learnTownSettings(info) {
+  try {
+    presence.setMaxMissed((await api.getQueueSettings(info.town_id)).settings.max_missed_rings);
+  } catch (err) {
+    console.warn("yijian: town settings", err);
+  }
+}
 
 // --- header -----------------------------------------------------------------------
 
@@ -149,15 +203,20 @@ function renderAvailability() {
   const state = desk.availability;
   btn.dataset.state = state;
   btn.setAttribute("aria-pressed", String(state === "available"));
-  $("avail-label").textContent = t(`avail.${state}`);
-  $("avail-hint").textContent = t(`avail.hint.${state}`);
+  // The state shows beside it (presence.js); the switch says what a click does.
+  $("avail-label").textContent = t(`avail.action.${state}`);
+  btn.title = t(`avail.${state}`);
+}
+
+function setAvailability(next) {
+  ringer.unlock(); // a click now lets the ring tone sound later
+  if (next === "away") presence.askedAway();
+  if (!send({ type: "set_availability", state: next })) toast(t("error.not_connected"), "error");
+  // The UI follows the hub's `availability` reply, not the click.
 }
 
 $("availability").addEventListener("click", () => {
-  ringer.unlock(); // a click now lets the ring tone sound later
-  const next = desk.availability === "available" ? "away" : "available";
-  if (!send({ type: "set_availability", state: next })) toast(t("error.not_connected"), "error");
-  // The UI follows the hub's `availability` reply, not the click.
+  setAvailability(desk.availability === "available" ? "away" : "available");
 });
 
 function renderLangSwitch() {
@@ -177,6 +236,7 @@ function showTab(name) {
     btn.setAttribute("aria-selected", String(btn.dataset.tab === name));
     btn.classList.toggle("active", btn.dataset.tab === name);
   }
+  team.setVisible(name === "desk"); // 值班情况 asks the hub only while it shows
 }
 
 for (const btn of document.querySelectorAll(".tab")) {
@@ -202,6 +262,9 @@ async function signedIn(info) {
   stayAvailable = false;
   $("login-view").hidden = true;
   for (const id of ["tabs", "availability", "logout"]) $(id).hidden = false;
+  team.setOperator(info);
+  $("queue-settings-open").hidden = !canWatch(info.role);
+  learnTownSettings(info);
   desk.setAvailability("away");
   renderAvailability();
   showTab("desk");
@@ -223,6 +286,9 @@ function signedOut() {
   media.end();
   desk.call = null;
   desk.ended = null;
+  desk.callback = null;
+  presence.clear();
+  team.setOperator(null);
   desk.setAvailability("away");
   requests.reset();
   review.signedOut();
@@ -274,13 +340,18 @@ onLangChange(() => {
   renderLangSwitch();
   renderAvailability();
   showBanner(bannerState);
+  presence.render();
   desk.render();
   requests.render();
   review.render();
+  team.render();
+  queueSettings.relabel();
 });
 
 setInterval(() => {
   desk.tick();
+  presence.tick();
+  team.tick();
   if (tab === "log") log.tick();
 }, 1000);
 

@@ -53,9 +53,10 @@ export class CallLog {
   /**
    * Optional, for the review work: `params()` gives the filters of the list,
    * `onPage(items)` sees each page, `onRender()` follows each render, and
-   * `requestOf` = {fetch(call), render(call, data)} adds the call's request to its detail.
+   * `requestOf` = {fetch(call), render(call, data)} adds the call's request to its detail;
+   * `onCallback(target)` adds a 回电 button to a past call's detail.
    */
-  constructor({ table, tbody, moreBtn, refreshBtn, note, dialog, toast, params, onPage, onRender, requestOf }) {
+  constructor({ table, tbody, moreBtn, refreshBtn, note, dialog, toast, params, onPage, onRender, requestOf, onCallback }) {
     this.table = table;
     this.tbody = tbody;
     this.moreBtn = moreBtn;
@@ -72,6 +73,7 @@ export class CallLog {
     this.onPage = onPage || (() => {});
     this.onRender = onRender || (() => {});
     this.requestOf = requestOf || null;
+    this.onCallback = onCallback || null;
     this.filtered = false;
     refreshBtn.addEventListener("click", () => this.refresh());
     moreBtn.addEventListener("click", () => this.loadMore());
@@ -212,6 +214,7 @@ export class CallLog {
         { class: "detail-head" },
         h("h3", {}, `${c.kiosk_name || c.kiosk_id}${c.village ? ` · ${c.village}` : ""}`),
         statusChip(c.status),
+        this.callbackButton(c),
       ),
       h(
         "dl",
@@ -244,12 +247,36 @@ export class CallLog {
     );
   }
 
+  /** 回电: call the kiosk of a past call back, linked to the call's request. */
+  callbackButton(c) {
+    if (!this.onCallback || !c.kiosk_id || LIVE.has(c.status)) return null;
+    const btn = h(
+      "button",
+      { type: "button", class: "btn callback-btn", "data-testid": "callback-call", title: t("callback.hint") },
+      t("callback.button"),
+    );
+    btn.addEventListener("click", () =>
+      this.onCallback({
+        kiosk_id: c.kiosk_id,
+        kiosk_name: c.kiosk_name,
+        village: c.village,
+        call_id: c.id,
+        request_id: c.request_id || null,
+        request_number: c.request_number || "",
+      }),
+    );
+    return btn;
+  }
+
   eventItem(ev) {
     const extras = [];
+    const callback = ev.type === "created" && ev.kind === "callback";
     for (const [k, v] of Object.entries(ev)) {
       if (k === "type" || k === "at" || v === null || v === "" || typeof v === "object") continue;
-      if (k === "kind" && v === "call") continue; // the usual kind; a callback says so
+      if (k === "kind") continue; // a callback's creation has its own name
       if (k === "reason") extras.push(tr("reason", v));
+      else if (k === "missed") extras.push(t("event.missed", { n: v }));
+      else if (k === "town") extras.push(t("event.town", { town: v }));
       else if (k === "status") extras.push(tr(ev.type === "request_saved" ? "req" : "status", v));
       else if (k === "by") extras.push(tr("by", String(v).split(":")[0] === "kiosk" ? "kiosk" : v));
       else extras.push(String(v));
@@ -258,7 +285,7 @@ export class CallLog {
       "li",
       { "data-event": ev.type },
       h("time", { datetime: ev.at || "" }, timeOfDay(ev.at)),
-      h("span", { class: "event-name" }, tr("event", ev.type)),
+      h("span", { class: "event-name" }, callback ? t("event.created_callback") : tr("event", ev.type)),
       extras.length ? h("span", { class: "event-extra" }, extras.join(" · ")) : null,
     );
   }

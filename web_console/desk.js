@@ -1,8 +1,9 @@
-// The desk: what rings, the call in progress and how it ended. Holds the call
-// state; app.js feeds it the hub's messages.
+// The desk: what rings, the call-back ringing a kiosk, the call in progress and how
+// it ended. Holds the call state; app.js feeds it the hub's messages.
 
 import { clock, parseTime, serverNow, since } from "./format.js";
-import { t, tr } from "./i18n.js";
+import { renderDesk } from "./deskview.js";
+import { has, t } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -12,13 +13,15 @@ export class Desk {
    * @param media     CallMedia
    * @param ringer    Ringer
    * @param requests  RequestForm
+   * @param presence  Presence (the operator's state across tabs)
    * @param onCallOver function() after a call ends (refreshes the log)
    */
-  constructor({ send, media, ringer, requests, toast, onCallOver }) {
+  constructor({ send, media, ringer, requests, presence, toast, onCallOver }) {
     this.send = send;
     this.media = media;
     this.ringer = ringer;
     this.requests = requests;
+    this.presence = presence;
     this.toast = toast;
     this.onCallOver = onCallOver;
     this.availability = "away";
@@ -29,11 +32,17 @@ export class Desk {
     this.mediaState = "waiting";
     this.localMissing = null; // null | "camera" | "all"
     this.hangingUp = false;
-    this.ended = null; // {call_id, status, reason} of the call that just ended
+    this.ended = null; // {call_id, status, reason, callback} of the call that just ended
     this.soundBlocked = false;
+    // A call-back: {ref, target} until the hub says the kiosk rings, then also `call`
+    // (a CallView) until it answers or the call ends. `target` is what was called back:
+    // {kiosk_id, kiosk_name, village, request_id?, call_id?, request_number?}.
+    this.callback = null;
+    this.cancelling = false;
 
     $("answer-btn").addEventListener("click", () => this.answer());
     $("hangup-btn").addEventListener("click", () => this.hangup());
+    $("callback-cancel").addEventListener("click", () => this.cancelCallback());
     $("ended-dismiss").addEventListener("click", () => {
       this.ended = null;
       this.render();
@@ -47,6 +56,11 @@ export class Desk {
 
   get inCall() {
     return this.call !== null;
+  }
+
+  /** In a call or calling a kiosk back: no second call-back now. */
+  get busy() {
+    return this.call !== null || this.callback !== null;
   }
 
   // --- operator actions ---------------------------------------------------------
@@ -75,7 +89,48 @@ export class Desk {
     this.render();
   }
 
+  /** Call a kiosk back, linked to a request or a past call. False when it can't start. */
+  callBack(target) {
+    if (this.busy) {
+      this.toast(t("callback.busy"), "error");
+      return false;
+    }
+    const msg = { type: "callback", kiosk_id: target.kiosk_id };
+    if (target.request_id) msg.request_id = target.request_id;
+    if (target.call_id) msg.call_id = target.call_id;
+    const ref = this.send(msg);
+    if (!ref) {
+      this.toast(t("error.not_connected"), "error");
+      return false;
+    }
+    this.ringer.unlock();
+    this.callback = { ref, target, call: null, since: serverNow() };
+    this.cancelling = false;
+    this.ended = null;
+    this.render();
+    return true;
+  }
+
+  cancelCallback() {
+    const cb = this.callback;
+    if (!cb || !cb.call || this.cancelling) return;
+    if (!this.send({ type: "hangup", call_id: cb.call.id })) {
+      this.toast(t("error.not_connected"), "error");
+      return;
+    }
+    this.cancelling = true;
+    this.render();
+  }
+
   // --- from the hub -------------------------------------------------------------
+
+  /** The kiosk rings for our call-back. */
+  callbackRinging(call) {
+    const cb = this.callback;
+    const target = cb ? cb.target : { kiosk_id: call.kiosk_id };
+    this.callback = { ref: null, target, call, since: parseTime(call.created_at) ?? serverNow() };
+    this.render();
+  }
 
   setAvailability(state) {
     this.availability = state;
@@ -95,10 +150,9 @@ export class Desk {
     if (!this.ringing || this.ringing.id !== callId) return;
     const wasAnswering = this.answering === callId;
     this.stopRinging();
-    // "answered" without our own answer: another operator took it.
-    if (reason === "taken" || (reason === "answered" && !wasAnswering)) {
-      this.toast(t("ring_stop.taken"), "info");
-    }
+    // "answered" is this operator's answer; not from this tab, it was another of theirs.
+    if (reason === "taken") this.toast(t("ring_stop.taken"), "info");
+    else if (reason === "answered" && !wasAnswering) this.toast(t("ring_stop.other_tab"), "info");
     else if (reason === "ended") this.toast(t("ring_stop.ended"), "info");
     if (wasAnswering && reason !== "answered") this.releaseDevicesIfIdle();
     this.render();
@@ -106,12 +160,30 @@ export class Desk {
 
   answered(call) {
     this.stopRinging();
-    this.startCall(call, parseTime(call.answered_at) ?? serverNow());
-    this.requests.open(call);
+    const cb = this.callback;
+    let view = call;
+    if (cb && (!cb.call || cb.call.id === call.id)) {
+      // The kiosk took our call-back: an ordinary call from here on, for the same request.
+      view = { ...call, callback_of: cb.target.request_number || "" };
+      this.callback = null;
+    }
+    this.startCall(view, parseTime(call.answered_at) ?? serverNow());
+    this.requests.open(view);
   }
 
   /** The hub's error for one of our messages. */
-  hubError({ code }) {
+  hubError({ code, ref }) {
+    const cb = this.callback;
+    if (cb && cb.ref && cb.ref === ref) {
+      // The call-back could not start (kiosk offline, busy...): the toast says why.
+      this.callback = null;
+      this.render();
+      return;
+    }
+    if (cb && cb.call && this.cancelling && (code === "call_ended" || code === "call_not_found")) {
+      this.callback = null; // it ended as we cancelled it
+      this.cancelling = false;
+    }
     if (this.call && !this.answering && (code === "call_ended" || code === "call_not_found")) {
       // Our call is gone without our hearing of its end (e.g. across a reconnect).
       this.callEnded({ call_id: this.call.id, status: null, reason: null });
@@ -128,12 +200,25 @@ export class Desk {
 
   callEnded({ call_id: callId, status, reason }) {
     if (this.ringing && this.ringing.id === callId) this.stopRinging();
-    if (this.call && this.call.id === callId) {
+    const cb = this.callback;
+    if (cb && cb.call && cb.call.id === callId) {
+      const cancelled = this.cancelling && reason === "operator_hangup";
+      this.callback = null;
+      this.cancelling = false;
+      this.ended = { call_id: callId, status, reason, callback: true, cancelled };
+    } else if (this.call && this.call.id === callId) {
       this.media.end();
       this.call = null;
       this.hangingUp = false;
       this.soundBlocked = false;
       this.ended = { call_id: callId, status, reason };
+      // Back in the queue: whoever answers it next writes its request (a draft stays).
+      // It may ring again at once and hide the card, so a notice says it too.
+      if (status === "requeued") {
+        this.requests.putBack(callId);
+        const why = `ended.requeued.${reason}`;
+        this.toast(t(has(why) ? why : "ended.requeued"), "info");
+      }
     } else if (this.ended && this.ended.call_id === callId && reason) {
       this.ended = { call_id: callId, status, reason }; // the hub's word after our guess
     }
@@ -145,6 +230,16 @@ export class Desk {
   welcome(msg) {
     this.stopRinging(); // the hub rings again if the call still waits
     const call = msg.call;
+    if (call && call.status === "queued") {
+      // Our call-back still rings the kiosk.
+      this.callbackRinging(call);
+      this.setAvailability(msg.availability);
+      return;
+    }
+    if (this.callback && this.callback.call && (!call || call.id !== this.callback.call.id)) {
+      // It ended while we were away from the hub; the call log has how.
+      this.callback = null;
+    }
     if (call && (!this.call || this.call.id !== call.id)) {
       this.startCall(call, parseTime(call.answered_at) ?? serverNow());
       if (!this.requests.isOpen || this.requests.call.id !== call.id) this.requests.open(call);
@@ -203,6 +298,11 @@ export class Desk {
 
   /** Once a second: the counters. */
   tick() {
+    if (this.callback) {
+      $("callback-elapsed").textContent = this.callback.call
+        ? t("callback.elapsed", { time: clock((serverNow() - this.callback.since) / 1000) })
+        : "";
+    }
     if (this.ringing) {
       $("incoming-wait").textContent = t("incoming.waiting", { time: clock(since(this.ringing.created_at)) });
     }
@@ -212,56 +312,7 @@ export class Desk {
   }
 
   render() {
-    const ringing = this.ringing;
-    const call = this.call;
-    $("incoming").hidden = !ringing;
-    $("in-call").hidden = !call;
-    $("ended").hidden = !this.ended || Boolean(call) || Boolean(ringing);
-    $("idle-panel").hidden = Boolean(ringing || call || this.ended);
-
-    const away = this.availability !== "available";
-    $("idle-panel").dataset.state = away ? "away" : "available";
-    $("idle-title").textContent = t(away ? "desk.idle.away" : "desk.idle.available");
-    $("idle-hint").textContent = t(away ? "desk.idle.away_hint" : "desk.idle.available_hint");
-
-    if (ringing) {
-      const inc = $("incoming");
-      inc.dataset.callId = ringing.id;
-      $("incoming-kiosk").textContent = ringing.kiosk_name || ringing.kiosk_id;
-      $("incoming-village").textContent = ringing.village || "";
-      const btn = $("answer-btn");
-      btn.disabled = Boolean(this.answering);
-      btn.textContent = t(this.answering ? "incoming.answering" : "incoming.answer");
-    } else {
-      delete $("incoming").dataset.callId;
-    }
-
-    if (call) {
-      $("in-call").dataset.callId = call.id;
-      $("call-with").textContent = t("call.with", {
-        kiosk: call.kiosk_name || call.kiosk_id,
-        village: call.village || "",
-      });
-      const ms = $("media-state");
-      ms.dataset.state = this.mediaState;
-      ms.textContent = t(`call.media.${this.mediaState}`);
-      ms.hidden = this.mediaState === "connected";
-      const warn = $("local-warning");
-      warn.hidden = !this.localMissing;
-      warn.textContent = this.localMissing === "camera" ? t("call.no_camera") : t("call.no_local_media");
-      $("unmute-btn").hidden = !this.soundBlocked;
-      const hang = $("hangup-btn");
-      hang.disabled = this.hangingUp;
-      hang.textContent = t(this.hangingUp ? "call.hanging_up" : "call.hangup");
-    }
-
-    if (this.ended) {
-      const reason = this.ended.reason ? tr("reason", this.ended.reason) : "";
-      const status = this.ended.status ? tr("status", this.ended.status) : "";
-      $("ended-reason").textContent = reason || status;
-    }
-
-    $("desk-grid").classList.toggle("has-side", this.requests.isOpen || Boolean(this.requests.saved));
+    renderDesk(this);
     this.tick();
   }
 }

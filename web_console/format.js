@@ -5,13 +5,19 @@
 import { getLang } from "./i18n.js";
 
 let serverOffsetMs = 0;
+// A Date header is whole seconds, and a busy server may stamp one a little stale: it
+// is never ahead of the hub's clock. So the largest of the recent readings is the best.
+const readings = [];
+const READINGS_KEPT = 20;
 
 /** Record the hub's HTTP Date header; only a skew over 2 s is worth correcting. */
 export function noteServerDate(header) {
   if (!header) return;
   const server = Date.parse(header);
   if (Number.isNaN(server)) return;
-  const offset = server - Date.now();
+  readings.push(server + 500 - Date.now()); // the middle of the header's second
+  if (readings.length > READINGS_KEPT) readings.shift();
+  const offset = Math.max(...readings);
   serverOffsetMs = Math.abs(offset) > 2000 ? offset : 0;
 }
 

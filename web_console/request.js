@@ -96,6 +96,15 @@ export class RequestForm {
     this.render();
   }
 
+  /** The call went back to the queue: close the form; its draft stays for whoever
+   * of this browser answers it again. */
+  putBack(callId) {
+    if (!this.call || this.call.id !== callId) return;
+    this.call = null;
+    this.errorText = null;
+    this.render();
+  }
+
   /** Forget everything (logout). */
   reset() {
     this.call = null;
@@ -155,9 +164,10 @@ export class RequestForm {
     if (this.saved) this.savedText.textContent = this.saved.summary;
     this.fillOptions();
     if (!call) return;
-    this.forLine.textContent = t("request.for", {
+    this.forLine.textContent = t(call.callback_of ? "request.for_callback" : "request.for", {
       kiosk: call.kiosk_name || call.kiosk_id,
       village: call.village || "",
+      number: call.callback_of || "",
     });
     this.error.hidden = !this.errorText;
     this.error.textContent = this.errorText || "";

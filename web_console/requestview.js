@@ -34,8 +34,9 @@ export class RequestDetail {
    * @param onChanged  function(item) after an edit or a note
    * @param role       function() → the signed-in operator's role
    * @param categories function() → the town's categories
+   * @param onCallback function(target) calls the request's kiosk back (回电)
    */
-  constructor({ dialog, toast, openCall, onChanged, role, categories }) {
+  constructor({ dialog, toast, openCall, onChanged, role, categories, onCallback }) {
     this.dialog = dialog;
     this.body = dialog.querySelector(".detail-body");
     this.toast = toast;
@@ -43,6 +44,7 @@ export class RequestDetail {
     this.onChanged = onChanged;
     this.role = role;
     this.categories = categories;
+    this.onCallback = onCallback || null;
     this.item = null; // the request with notes and history
     this.calls = new Map(); // call id -> call, for the linked calls
     this.busy = false;
@@ -254,6 +256,7 @@ export class RequestDetail {
         item.overdue ? overdueTag() : null,
         item.kind === "callback" ? callbackTag() : null,
         satisfactionChip(item.satisfaction),
+        this.callbackButton(item),
       ),
       h(
         "div",
@@ -285,6 +288,26 @@ export class RequestDetail {
         ),
       ),
     );
+  }
+
+  /** 回电: ring the request's kiosk, linked to this request. */
+  callbackButton(item) {
+    if (!this.onCallback || !item.kiosk_id) return null;
+    const btn = h(
+      "button",
+      { type: "button", class: "btn callback-btn", "data-testid": "callback-call", title: t("callback.hint") },
+      t("callback.button"),
+    );
+    btn.addEventListener("click", () =>
+      this.onCallback({
+        kiosk_id: item.kiosk_id,
+        kiosk_name: item.kiosk_name,
+        village: item.village,
+        request_id: item.id,
+        request_number: item.number || "",
+      }),
+    );
+    return btn;
   }
 
   notesList(notes) {

@@ -20,8 +20,9 @@ export class Review {
    * @param toast       function(text, kind)
    * @param showTab     function(name) brings a tab forward
    * @param onCategories function(list) when the town's categories are known or change
+   * @param onCallback  function(target) calls a kiosk back from a call or a request
    */
-  constructor({ toast, showTab, onCategories }) {
+  constructor({ toast, showTab, onCategories, onCallback }) {
     this.operator = null;
     this.categories = [];
     this.onCategories = onCategories;
@@ -54,6 +55,7 @@ export class Review {
         },
         render: (call, data) => callRequestSection(data, (id) => this.openRequest(id)),
       },
+      onCallback,
     });
 
     this.requests = new RequestList({
@@ -73,6 +75,7 @@ export class Review {
       },
       role: () => (this.operator ? this.operator.role : "operator"),
       categories: () => this.categories,
+      onCallback,
     });
 
     this.categoryEditor = new CategoryEditor({

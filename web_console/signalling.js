@@ -11,7 +11,8 @@ const SILENCE_LIMIT_MS = 10000; // no message (pongs included) for this long: th
 export class Signalling {
   /**
    * @param handlers one function per hub message type (welcome, availability,
-   *   ring, ring_stop, answered, sdp, ice, call_ended, error), plus
+   *   presence, ring, ring_stop, callback_ringing, answered, sdp, ice, call_ended,
+   *   error), plus
    *   status(state, attempt) with state "connecting" | "open" | "reconnecting",
    *   authLost() when the session is gone, and unknown(msg).
    */
@@ -139,11 +140,17 @@ export class Signalling {
       case "availability":
         h.availability(msg);
         break;
+      case "presence":
+        h.presence(msg);
+        break;
       case "ring":
         h.ring(msg);
         break;
       case "ring_stop":
         h.ring_stop(msg);
+        break;
+      case "callback_ringing":
+        h.callback_ringing(msg);
         break;
       case "answered":
         h.answered(msg);

@@ -1,6 +1,9 @@
 // Every string the console shows, in zh-CN (the default) and en. Keys group by
 // screen; "status.", "req.", "event.", "reason.", "error." and "cat." translate
-// values that come from the hub, and an unknown value shows as is.
+// values that come from the hub, and an unknown value shows as is. The queue's
+// strings live in strings_queue.js and are merged in below.
+
+import { QUEUE_STRINGS } from "./strings_queue.js";
 
 export const STRINGS = {
   "zh-CN": {
@@ -19,8 +22,8 @@ export const STRINGS = {
     "header.logout_confirm": "您正在通话中。确定要挂断并退出登录吗？",
     "avail.available": "可接听",
     "avail.away": "暂离",
-    "avail.hint.available": "点击暂离",
-    "avail.hint.away": "点击开始接听",
+    "avail.action.available": "暂离",
+    "avail.action.away": "开始接听",
     "tab.desk": "接听台",
     "tab.log": "通话记录",
     "banner.reconnecting": "与服务器的连接已中断，正在重新连接…",
@@ -28,7 +31,7 @@ export const STRINGS = {
     "desk.idle.available": "正在等待来电",
     "desk.idle.available_hint": "有村民按下按钮时，这里会响铃并显示来电。",
     "desk.idle.away": "您现在处于“暂离”状态",
-    "desk.idle.away_hint": "暂离时不会收到来电。点击右上角的“暂离”按钮即可开始接听。",
+    "desk.idle.away_hint": "暂离时不会收到来电。点击右上角的“开始接听”即可接听来电。",
     "incoming.title": "村民来电",
     "incoming.waiting": "已等待 {time}",
     "incoming.answer": "接听",
@@ -97,10 +100,10 @@ export const STRINGS = {
     "event.requeued": "重新排队",
     "event.answered": "接线员接听",
     "event.media_connected": "音视频已接通",
-    "event.media_failed": "音视频连接失败",
+    "event.media_failed": "音视频中断",
     "event.media_closed": "音视频已关闭",
     "event.resumed": "重新连接",
-    "event.overflowed": "转到其他乡镇",
+    "event.overflowed": "同时转到邻镇振铃",
     "event.ended": "通话结束",
     "event.request_saved": "保存诉求",
     "reason.operator_hangup": "接线员挂断了电话",
@@ -109,14 +112,14 @@ export const STRINGS = {
     "reason.abandoned": "村民在接听前挂断",
     "reason.unanswered": "无人接听",
     "reason.timeout": "等待超时",
-    "reason.max_wait": "等待时间过长",
+    "reason.max_wait": "无人接听超时",
     "reason.kiosk_offline": "村民终端已断开连接",
     "reason.kiosk_lost": "村民终端已断开连接",
     "reason.operator_offline": "接线员已断开连接",
     "reason.kiosk_disconnected": "村民终端已断开连接",
     "reason.operator_disconnected": "接线员已断开连接",
     "reason.operator_lost": "接线员已断开连接",
-    "reason.media_failed": "音视频连接失败",
+    "reason.media_failed": "音视频中断",
     "reason.failed": "通话失败",
     "reason.revoked": "终端已被停用",
     "by.kiosk": "村民终端",
@@ -311,8 +314,8 @@ export const STRINGS = {
     "header.logout_confirm": "You are in a call. Hang up and sign out?",
     "avail.available": "Available",
     "avail.away": "Away",
-    "avail.hint.available": "Click to go away",
-    "avail.hint.away": "Click to take calls",
+    "avail.action.available": "Step away",
+    "avail.action.away": "Take calls",
     "tab.desk": "Desk",
     "tab.log": "Call log",
     "banner.reconnecting": "Lost the connection to the server. Reconnecting…",
@@ -320,7 +323,7 @@ export const STRINGS = {
     "desk.idle.available": "Waiting for calls",
     "desk.idle.available_hint": "When a villager presses the button, a call rings here.",
     "desk.idle.away": "You are away",
-    "desk.idle.away_hint": "No calls ring while you are away. Click “Away” at the top right to take calls.",
+    "desk.idle.away_hint": "No calls ring while you are away. Click \"Take calls\" at the top right.",
     "incoming.title": "Incoming call",
     "incoming.waiting": "Waiting {time}",
     "incoming.answer": "Answer",
@@ -389,10 +392,10 @@ export const STRINGS = {
     "event.requeued": "Queued again",
     "event.answered": "Operator answered",
     "event.media_connected": "Audio and video connected",
-    "event.media_failed": "Audio/video failed",
+    "event.media_failed": "Audio/video broke off",
     "event.media_closed": "Audio/video closed",
     "event.resumed": "Reconnected",
-    "event.overflowed": "Passed to another town",
+    "event.overflowed": "Also rang in another town",
     "event.ended": "Call ended",
     "event.request_saved": "Request saved",
     "reason.operator_hangup": "The operator hung up",
@@ -401,14 +404,14 @@ export const STRINGS = {
     "reason.abandoned": "The villager hung up before an answer",
     "reason.unanswered": "Nobody answered",
     "reason.timeout": "Waited too long",
-    "reason.max_wait": "Waited too long",
+    "reason.max_wait": "Nobody answered in time",
     "reason.kiosk_offline": "The kiosk lost its connection",
     "reason.kiosk_lost": "The kiosk lost its connection",
     "reason.operator_offline": "The operator lost the connection",
     "reason.kiosk_disconnected": "The kiosk lost its connection",
     "reason.operator_disconnected": "The operator lost the connection",
     "reason.operator_lost": "The operator lost the connection",
-    "reason.media_failed": "Audio/video could not connect",
+    "reason.media_failed": "Audio/video broke off",
     "reason.failed": "The call failed",
     "reason.revoked": "The kiosk was disabled",
     "by.kiosk": "kiosk",
@@ -594,3 +597,5 @@ export const STRINGS = {
     "cat.其他": "Other",
   },
 };
+
+for (const [lang, strings] of Object.entries(QUEUE_STRINGS)) Object.assign(STRINGS[lang], strings);

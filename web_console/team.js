@@ -1,0 +1,202 @@
+// 值班情况 (who is on duty), on the desk of supervisors and admins: every operator of
+// the town with their state, missed rings and current call, from GET /api/presence.
+// The hub pushes nothing about other operators yet, so the panel asks again every
+// few seconds while the desk shows (and not while the browser hides the page).
+
+import * as api from "./api.js";
+import { h } from "./calllog.js";
+import { clock, parseTime, serverNow, timeOfDay } from "./format.js";
+import { t } from "./i18n.js";
+
+const REFRESH_MS = 2000;
+// The summary's order: what needs a supervisor's eye first.
+const ORDER = ["ringing", "busy", "wrap_up", "available", "away", "offline"];
+
+export const canWatch = (role) => role === "supervisor" || role === "admin";
+
+const wrapLeft = (iso) => clock(Math.ceil(Math.max(0, (parseTime(iso) ?? 0) - serverNow()) / 1000));
+
+function stateChip(op) {
+  const text = op.state === "wrap_up" && op.wrap_until
+    ? t("presence.wrap_left", { time: wrapLeft(op.wrap_until) })
+    : t(`presence.${op.state}`);
+  return h(
+    "span",
+    { class: `chip presence-${op.state}`, "data-state": op.state, "data-wrap-until": op.wrap_until || null },
+    text,
+  );
+}
+
+export class TeamPanel {
+  /**
+   * @param openCall function(callId) shows a call's detail
+   * @param towns    function() → town ids an admin may pick from
+   */
+  constructor({ view, openCall, towns }) {
+    const $ = (sel) => view.querySelector(sel);
+    this.view = view;
+    this.body = $("#team-body");
+    this.summary = $("#team-summary");
+    this.note = $("#team-note");
+    this.townSelect = $("#team-town");
+    this.towns = towns;
+    this.operator = null;
+    this.town = "";
+    this.items = [];
+    this.calls = new Map(); // call id -> {kiosk_name, village, kiosk_id}, or null when unknown
+    this.visible = false;
+    this.timer = null;
+    this.seq = 0;
+    this.error = null;
+    this.loadedAt = null;
+    $("#team-refresh").addEventListener("click", () => this.load());
+    this.body.addEventListener("click", (ev) => {
+      const btn = ev.target.closest("button[data-call-id]");
+      if (btn) openCall(btn.dataset.callId);
+    });
+    this.townSelect.addEventListener("change", () => {
+      this.town = this.townSelect.value;
+      this.items = [];
+      this.load();
+    });
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible" && this.visible) this.load();
+    });
+  }
+
+  setOperator(info) {
+    this.operator = info;
+    this.town = info ? info.town_id : "";
+    this.items = [];
+    this.calls.clear();
+    this.setVisible(false);
+    this.view.hidden = !this.watching;
+  }
+
+  get watching() {
+    return Boolean(this.operator && canWatch(this.operator.role));
+  }
+
+  /** The desk came forward (true) or went (false). */
+  setVisible(visible) {
+    this.visible = visible && this.watching;
+    if (this.visible) this.load();
+    else this.stop();
+  }
+
+  stop() {
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.seq++; // an answer on its way is no longer wanted
+  }
+
+  schedule() {
+    clearTimeout(this.timer);
+    this.timer = null;
+    if (this.visible && this.operator && document.visibilityState === "visible") {
+      this.timer = setTimeout(() => this.load(), REFRESH_MS);
+    }
+  }
+
+  async load() {
+    if (!this.operator) return;
+    clearTimeout(this.timer);
+    const seq = ++this.seq;
+    try {
+      const data = await api.presence(this.town);
+      if (seq !== this.seq) return;
+      this.items = [...(data.operators || [])].sort((a, b) => a.username.localeCompare(b.username));
+      await this.learnCalls();
+      this.error = null;
+      this.loadedAt = new Date().toISOString();
+    } catch (err) {
+      if (seq !== this.seq) return;
+      this.error = err;
+    }
+    if (seq !== this.seq) return;
+    this.render();
+    this.schedule();
+  }
+
+  /** Which kiosk each current call is from (each call asked once). */
+  async learnCalls() {
+    const wanted = new Set(this.items.flatMap((op) => [op.call_id, op.ringing]).filter(Boolean));
+    for (const id of this.calls.keys()) if (!wanted.has(id)) this.calls.delete(id);
+    const missing = [...wanted].filter((id) => !this.calls.has(id));
+    const got = await Promise.allSettled(missing.map((id) => api.getCall(id)));
+    got.forEach((r, i) => this.calls.set(missing[i], r.status === "fulfilled" ? r.value : null));
+  }
+
+  callButton(id, template) {
+    const c = this.calls.get(id);
+    const name = c ? [c.kiosk_name || c.kiosk_id, c.village].filter(Boolean).join(" · ") : id;
+    return h(
+      "button",
+      { type: "button", class: "linked-call", "data-testid": "team-call", "data-call-id": id, title: t("team.open_call") },
+      template ? t(template, { call: name }) : name,
+    );
+  }
+
+  row(op) {
+    const me = this.operator && op.username === this.operator.username;
+    const missed = Number(op.missed_rings) || 0;
+    let call = t("detail.none");
+    if (op.call_id) call = this.callButton(op.call_id, null);
+    else if (op.ringing) call = this.callButton(op.ringing, "team.ringing_call");
+    return h(
+      "tr",
+      { "data-testid": "team-row", "data-username": op.username, "data-state": op.state, class: `team-row state-${op.state}` },
+      h("td", { class: "nowrap" }, h("strong", {}, op.username), me ? h("span", { class: "muted" }, ` ${t("team.you")}`) : null),
+      h("td", {}, stateChip(op)),
+      h("td", { class: "nowrap" }, t(`avail.${op.availability}`)),
+      h("td", { class: "num", "data-testid": "team-missed" }, missed ? h("span", { class: "missed" }, String(missed)) : t("detail.none")),
+      h("td", {}, call),
+    );
+  }
+
+  renderSummary() {
+    const online = this.items.filter((op) => op.state !== "offline").length;
+    const counts = ORDER.filter((s) => s !== "offline")
+      .map((s) => [s, this.items.filter((op) => op.state === s).length])
+      .filter(([, n]) => n > 0);
+    this.summary.replaceChildren(
+      h("strong", { class: "team-online" }, t("team.online", { n: online })),
+      ...counts.map(([s, n]) =>
+        h("span", { class: `chip presence-${s}`, "data-state": s }, t("team.count", { state: t(`presence.${s}`), n })),
+      ),
+      this.loadedAt
+        ? h("span", { class: "muted small team-updated" }, t("team.updated", { s: REFRESH_MS / 1000, time: timeOfDay(this.loadedAt) }))
+        : null,
+    );
+  }
+
+  renderTowns() {
+    const admin = Boolean(this.operator && this.operator.role === "admin");
+    this.townSelect.hidden = !admin;
+    if (!admin) return;
+    const towns = [...new Set([this.operator.town_id, this.town, ...this.towns()])].filter(Boolean).sort();
+    this.townSelect.replaceChildren(...towns.map((id) => h("option", { value: id }, id)));
+    this.townSelect.value = this.town;
+  }
+
+  render() {
+    this.renderTowns();
+    this.body.replaceChildren(...this.items.map((op) => this.row(op)));
+    this.renderSummary();
+    let text = "";
+    if (this.error) text = t("team.failed", { message: this.error.message });
+    else if (this.loadedAt && !this.items.length) text = t("team.empty");
+    this.note.textContent = text;
+    this.note.hidden = !text;
+    this.note.classList.toggle("error", Boolean(this.error));
+    this.view.dataset.town = this.town;
+  }
+
+  /** Once a second: the wrap-up countdowns, in place. */
+  tick() {
+    if (!this.visible) return;
+    for (const chip of this.body.querySelectorAll("[data-wrap-until]")) {
+      chip.textContent = t("presence.wrap_left", { time: wrapLeft(chip.dataset.wrapUntil) });
+    }
+  }
+}
