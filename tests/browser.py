@@ -63,9 +63,12 @@ async def console(
         await page.get_by_test_id("login-username").fill(username)
         await page.get_by_test_id("login-password").fill(PASSWORD)
         await page.get_by_test_id("login-submit").click()
-        await expect(page.get_by_test_id("availability")).to_have_attribute(
-            "data-state", "away", timeout=MS
-        )
+        availability = page.get_by_test_id("availability")
+        # Shown once signed in, enabled once the hub's socket is open (the element and
+        # its data-state are in the page before that, hidden).
+        await expect(availability).to_be_visible(timeout=MS)
+        await expect(availability).to_be_enabled(timeout=MS)
+        await expect(availability).to_have_attribute("data-state", "away")
         return page
 
     yield open_console
