@@ -217,7 +217,10 @@ class SignallingHub:
         await self.bus.publish(keys.kiosk_channel(ended.kiosk_id), message)
         if ended.operator:
             await self.bus.publish(keys.operator_channel(ended.operator), message)
-            await self._wrap_up(ended.operator)
+            if ended.answered_at is not None:  # a callback the kiosk never took: no wrap-up
+                await self._wrap_up(ended.operator)
+            else:
+                await self.bus.publish(keys.operator_channel(ended.operator), {"kind": "sync"})
         await self.redispatch(ended)
         return ended
 

@@ -91,6 +91,7 @@ class Sweeper:
                 await hub.dispatcher.ring_timed_out(town_id, call_id, username)
             case "wrapup", (username, town_id):
                 await hub.presence.end_wrap_up(username)
+                await hub.bus.publish(keys.operator_channel(username), {"kind": "sync"})
                 await hub.dispatcher.dispatch(town_id)
             case _:
                 log.error("unknown timer %s %s", kind, args)
