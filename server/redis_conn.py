@@ -162,11 +162,19 @@ class EmbeddedRedis:
         self.stop()
 
 
+POOL_SIZE = 100  # connections to Redis per hub process
+POOL_WAIT_S = 10.0  # for a free one, before a command fails
+
+
 async def connect(url: str, *, client_name: str | None = None) -> aioredis.Redis:
     """Open a client and prove the server answers, retrying a few times with backoff."""
-    client = aioredis.Redis.from_url(
-        url, decode_responses=True, client_name=client_name, health_check_interval=10
-    )
+    # redis-py's pool holds at most 100 connections and raises past that; a burst of
+    # presses (1,000 kiosks within a second) needs more at once. Wait for a free one.
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, decode_responses=True, client_name=client_name, health_check_interval=10,
+        max_connections=POOL_SIZE, timeout=POOL_WAIT_S,
+    )  # fmt: skip
+    client = aioredis.Redis.from_pool(pool)
     delay = 0.1
     for attempt in range(1, CONNECT_ATTEMPTS + 1):
         try:

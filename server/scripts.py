@@ -31,7 +31,12 @@ redis.call('XADD', KEYS[4], '*', 'type', 'created', 'at', now, 'kind', ARGV[8],
   'by', operator)
 if operator == '' then
   redis.call('XADD', KEYS[4], '*', 'type', 'queued', 'at', now)
-  redis.call('ZADD', KEYS[5], now, id)
+  -- Behind every call already waiting, whatever clock 'now' came from: a press that
+  -- reached Redis later must not slip ahead of a kiosk already told its place.
+  local score = tonumber(now)
+  local tail = redis.call('ZRANGE', KEYS[5], -1, -1, 'WITHSCORES')
+  if tail[2] and tonumber(tail[2]) >= score then score = tonumber(tail[2]) + 0.001 end
+  redis.call('ZADD', KEYS[5], score, id)
 else
   redis.call('SET', KEYS[11], id)
   redis.call('XADD', KEYS[4], '*', 'type', 'callback_ringing', 'at', now)
