@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-BENCHES = {"requests": "bench.requests_bench"}
+BENCHES = {"requests": "bench.requests_bench", "queue": "bench.queue_bench"}
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 
