@@ -103,9 +103,7 @@ async def test_an_operator_back_within_the_grace_finds_the_call(quick_hub, make_
     assert (ended["status"], ended["reason"]) == ("completed", "operator_hangup")
 
 
-async def test_an_operator_gone_past_the_grace_puts_the_call_back_at_the_head(
-    quick_hub, make_town
-):
+async def test_an_operator_gone_past_the_grace_puts_the_call_back_at_the_head(quick_hub, make_town):
     town = await make_town(operators=2)
     (token,) = town.kiosks.values()
     kiosk = await kiosk_on(quick_hub, token)
