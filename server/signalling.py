@@ -253,6 +253,9 @@ class SignallingHub:
         if before.operator:
             await self.bus.publish(keys.operator_channel(before.operator), p.CallEnded(
                 call_id=call.id, status="requeued", reason=reason).model_dump())  # fmt: skip
+        # the claim cleared its max-wait deadline: a fresh one runs from the requeue
+        settings = await self.towns.settings(call.town_id)
+        await self.timers.set_in(settings.max_wait_s, "maxwait", call.id)
         position = await self.calls.position(call) or 1
         back = p.CallQueued(call_id=call.id, position=position).model_dump()
         await self.bus.publish(keys.kiosk_channel(call.kiosk_id), back)

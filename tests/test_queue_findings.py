@@ -1,8 +1,8 @@
 """What the queue's property test and flood benchmark found, each kept as a test.
 
 The flood (bench/queue_bench.py: 1,000 kiosks press within one second) found the
-first two; the third is a gap the property test's max-wait check points at, kept
-as a strict xfail until the hub closes it.
+first two; the property test's max-wait check found the third (a requeued call got
+no new max-wait deadline and could wait forever).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from unittest import mock
 
-import pytest
 import redis.asyncio as aioredis
 
 from server import calls as calls_module
@@ -47,11 +46,6 @@ async def test_a_press_that_reaches_redis_late_queues_behind_those_already_told(
     assert [await store.position(ahead), await store.position(behind)] == [1, 2]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a requeued call gets no new max_wait_s deadline (CLAIM_CALL drops "
-    "'maxwait', REQUEUE_CALL does not set it again), so it can wait forever",
-)
 async def test_a_requeued_call_nobody_answers_still_ends_unanswered(
     make_town, kiosk_ws, operator_ws, login
 ) -> None:
