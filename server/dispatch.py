@@ -10,13 +10,20 @@ overflow into it (FIFO by first enqueue time) is offered to:
 The result is written to each operator's presence (``ringing``) and the operator's
 channel is nudged, so every tab of theirs on every hub shows the same ring. One hub
 dispatches a town at a time (a short Redis lock); a request that arrives meanwhile
-makes the holder run once more, so no change is missed.
+makes the holder run once more, so no change is missed. Taking the lock or leaving
+a request for its holder is one Redis step, and so is the holder's last look for
+requests together with its release (``scripts.DISPATCH_ENTER``/``DISPATCH_LEAVE``).
+A caller runs at most ``INLINE_PASSES`` passes itself; if more keep being asked
+for (a burst of presses), a task of this hub's carries on holding the lock.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+from collections.abc import Coroutine
+from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -32,6 +39,7 @@ from server.towns import Towns, TownSettings
 
 log = logging.getLogger(__name__)
 LOCK_MS = 5_000
+INLINE_PASSES = 10
 
 
 class Dispatcher:
@@ -46,21 +54,51 @@ class Dispatcher:
         self.towns = towns
         self.timers = timers
         self.bus = bus
+        self._enter = redis.register_script(scripts.DISPATCH_ENTER)
+        self._leave = redis.register_script(scripts.DISPATCH_LEAVE)
         self._release = redis.register_script(scripts.RELEASE_LOCK)
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def dispatch(self, town_id: str) -> None:
+        """Offer the town's head call now, or have the hub dispatching it run again."""
         token = secrets.token_hex(8)
-        lock = keys.dispatch_lock(town_id)
-        if not await self.redis.set(lock, token, nx=True, px=LOCK_MS):
-            await self.redis.set(keys.dispatch_again(town_id), 1, px=LOCK_MS)
-            return
+        lock_keys = [keys.dispatch_lock(town_id), keys.dispatch_again(town_id)]
+        if await self._enter(keys=lock_keys, args=[token, LOCK_MS]):
+            await self._hold(town_id, token, INLINE_PASSES)
+
+    async def _hold(self, town_id: str, token: str, passes: int | None) -> None:
+        """Run passes under the lock while asked to; ``passes`` None: no limit."""
+        lock_keys = [keys.dispatch_lock(town_id), keys.dispatch_again(town_id)]
+        done = 0
         try:
-            for _ in range(10):
+            while passes is None or done < passes:
                 await self._dispatch_once(town_id)
-                if not await self.redis.delete(keys.dispatch_again(town_id)):
-                    break
-        finally:
-            await self._release(keys=[lock], args=[token])
+                done += 1
+                if await self._leave(keys=lock_keys, args=[token, LOCK_MS]) != 1:
+                    return
+        except BaseException:
+            await asyncio.shield(self._release(keys=lock_keys[:1], args=[token]))
+            raise
+        log.debug("town %s: still asked after %d passes, carrying on in the background",
+                  town_id, done)  # fmt: skip
+        self._spawn(self._hold_in_background(town_id, token))
+
+    async def _hold_in_background(self, town_id: str, token: str) -> None:
+        try:
+            await self._hold(town_id, token, None)
+        except Exception:  # the lock is released; the periodic dispatch retries
+            log.exception("dispatch of town %s failed", town_id)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def head(self, town_id: str) -> CallRecord | None:
         """The call that should ring in this town now, if any."""

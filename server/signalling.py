@@ -72,6 +72,7 @@ class SignallingHub:
         await self.leases.close()
         await self.sweeper.close()
         await self.positions.close()
+        await self.dispatcher.close()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
