@@ -33,6 +33,7 @@ class Call:
     estimated_wait_s: int | None = None
     auto_answer: asyncio.TimerHandle | None = None  # an incoming callback's own answer
     hanging_up: bool = False
+    resends: int = 0  # messages the hub could not handle just now and that we sent again
     counts: FrameCounts = field(default_factory=FrameCounts)
     peer: PeerSession | None = None
     speaker: Speaker | None = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -50,6 +51,10 @@ from yijian.protocol import (
 logger = logging.getLogger(__name__)
 
 CALL_GONE_CODES = frozenset({"call_ended", "call_not_found"})
+# The hub could not handle the message just now (its Redis restarting, a defect):
+# a call request or hang-up is sent again after a jittered, growing pause.
+RESEND_CODES = frozenset({"unavailable", "internal"})
+RESEND_FIRST_S, RESEND_MAX_S = 1.0, 16.0
 # What a villager may say (a stdin line) to rate the call just ended.
 RATINGS: dict[str, Literal["satisfied", "unsatisfied"]] = {
     "满意": "satisfied", "satisfied": "satisfied",
@@ -73,12 +78,17 @@ class AutoAnswer:
 
 
 @dataclass(frozen=True)
+class Resend:
+    ref: str  # the call request's key, or the call id of a hang-up
+
+
+@dataclass(frozen=True)
 class PeerState:
     peer: PeerSession
     state: str
 
 
-Event = ConnectionEvent | Press | StopRequested | PeerState | AutoAnswer
+Event = ConnectionEvent | Press | StopRequested | PeerState | AutoAnswer | Resend
 
 
 class Controller:
@@ -131,6 +141,8 @@ class Controller:
                     call.phase = Phase.ANSWERED
                     await self._send(CallbackAnswer(type="callback_answer", call_id=call_id,
                                                     accept=True, ref=call_id))  # fmt: skip
+            case Resend(ref=ref):
+                await self._resend(ref)
             case _:
                 logger.warning("unhandled kiosk event %r", event)
 
@@ -229,6 +241,12 @@ class Controller:
                     logger.info("call %s ended (%s), not ours any more", call_id, reason)
             case ErrorMsg(code=code, message=text, ref=ref):
                 logger.warning("hub error %s: %s (ref %s)", code, text, ref)
+                if call is not None and code in RESEND_CODES and ref in (call.key, call.id):
+                    assert ref is not None
+                    call.resends += 1
+                    pause = min(RESEND_MAX_S, RESEND_FIRST_S * 2 ** (call.resends - 1))
+                    pause *= random.uniform(0.5, 1.0)
+                    asyncio.get_running_loop().call_later(pause, self._post, Resend(ref))
                 if call is not None and code in CALL_GONE_CODES and ref in (call.key, call.id):
                     if call.id is None:
                         self._drop(call)
@@ -281,6 +299,19 @@ class Controller:
         assert call.key is not None
         # Resent with the same key after a reconnect: the hub answers with the same call.
         await self._send(CallRequest(type="call_request", idempotency_key=call.key, ref=call.key))
+
+    async def _resend(self, ref: str) -> None:
+        """Send again what the hub could not handle, if it still matters. Offline, the
+        welcome after the reconnect does it instead."""
+        call = self.call
+        if call is None or not self.online:
+            return
+        if call.id is None and ref == call.key:
+            logger.info("sending the call request again")
+            await self._request(call)
+        elif call.hanging_up and ref == call.id:
+            logger.info("call %s: sending the hang-up again", call.id)
+            await self._send(Hangup(type="hangup", call_id=call.id, ref=call.id))
 
     async def _hang_up(self, call: Call) -> None:
         call.hanging_up = True

@@ -106,32 +106,44 @@ class Sweeper:
         return lease is not None and lease > now
 
     async def reap(self) -> None:
-        hub, redis, now = self.hub, self.hub.calls.redis, now_ms()
+        """Start the grace of sides that vanished; dispatch every active town. Each
+        call and town on its own: one that fails (broken data) holds up no other."""
+        redis = self.hub.calls.redis
         for call_id in await redis.zrange(keys.LIVE_CALLS, 0, 999):
             try:
-                call = await hub.calls.get(call_id)
-            except NotFound:
-                await redis.zrem(keys.LIVE_CALLS, call_id)
-                continue
-            if not call.live:
-                await redis.zrem(keys.LIVE_CALLS, call_id)
-                continue
-            settings = await hub.towns.settings(call.town_id)
-            if call.status == "queued" and not await redis.zcount(
-                keys.kiosk_conns(call.kiosk_id), now, "+inf"
-            ):
-                await self._start_grace(f"grace_kiosk|{call.id}", now, settings.grace_s)
-            if call.status == "connected" and call.operator:
-                presence = await hub.presence.get(call.operator)
-                if not presence.alive:
-                    await self._start_grace(f"grace_op|{call.id}", now, settings.grace_s)
+                await self._reap_call(call_id, now_ms())
+            except Exception:
+                log.exception("reaping call %s failed", call_id)
         for town_id in await redis.smembers(keys.ACTIVE_TOWNS):
-            if await redis.zcard(keys.town_queue(town_id)) or await redis.zcard(
-                keys.town_overflow(town_id)
-            ):
-                await hub.dispatcher.dispatch(town_id)
-            else:
-                await redis.srem(keys.ACTIVE_TOWNS, town_id)
+            try:
+                if await redis.zcard(keys.town_queue(town_id)) or await redis.zcard(
+                    keys.town_overflow(town_id)
+                ):
+                    await self.hub.dispatcher.dispatch(town_id)
+                else:
+                    await redis.srem(keys.ACTIVE_TOWNS, town_id)
+            except Exception:
+                log.exception("dispatching town %s failed", town_id)
+
+    async def _reap_call(self, call_id: str, now: int) -> None:
+        hub, redis = self.hub, self.hub.calls.redis
+        try:
+            call = await hub.calls.get(call_id)
+        except NotFound:
+            await redis.zrem(keys.LIVE_CALLS, call_id)
+            return
+        if not call.live:
+            await redis.zrem(keys.LIVE_CALLS, call_id)
+            return
+        settings = await hub.towns.settings(call.town_id)
+        if call.status == "queued" and not await redis.zcount(
+            keys.kiosk_conns(call.kiosk_id), now, "+inf"
+        ):
+            await self._start_grace(f"grace_kiosk|{call.id}", now, settings.grace_s)
+        if call.status == "connected" and call.operator:
+            presence = await hub.presence.get(call.operator)
+            if not presence.alive:
+                await self._start_grace(f"grace_op|{call.id}", now, settings.grace_s)
 
     async def _start_grace(self, member: str, now: int, grace_s: float) -> None:
         await self.hub.calls.redis.zadd(keys.TIMERS, {member: now + int(grace_s * 1000)}, nx=True)

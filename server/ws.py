@@ -1,7 +1,9 @@
 """The two WebSocket endpoints: handshake checks, then a loop of parse, validate, dispatch.
 
 A bad message gets an ``error`` reply with a code and the connection stays open; a
-client that keeps sending bad messages is disconnected. Nothing a client sends can
+client that keeps sending bad messages is disconnected. A message the hub could not
+handle gets ``unavailable`` (Redis is down or restarting: send it again) or
+``internal`` (a defect, logged), and the connection stays open as well. Nothing a client sends can
 reach another client's connection except through the hub's own checks.
 """
 
@@ -16,6 +18,9 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket
 from pydantic import TypeAdapter, ValidationError
+from redis.exceptions import BusyLoadingError, ReadOnlyError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.responses import JSONResponse
 
 from server.connections import CLOSE_POLICY_VIOLATION, KioskConn, OperatorConn
@@ -26,6 +31,8 @@ from yijian import protocol as p
 log = logging.getLogger(__name__)
 router = APIRouter()
 SESSION_COOKIE = "yijian_session"
+# Redis down, restarting or still loading its file: the client may send again shortly.
+REDIS_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, BusyLoadingError, ReadOnlyError)
 
 
 def origin_allowed(websocket: WebSocket, extra: list[str]) -> bool:
@@ -110,6 +117,14 @@ async def serve(
                     conn.send(p.ErrorMsg(code="too_many_errors", message=bye))
                     kicked = True
                     break
+            except REDIS_UNAVAILABLE as exc:
+                log.warning("connection %s: Redis unavailable: %s", conn.id, exc)
+                again = "the hub cannot reach its store just now; send this again shortly"
+                conn.send(p.ErrorMsg(code="unavailable", message=again, ref=ref))
+            except Exception:  # a defect: say so and keep the connection
+                log.exception("connection %s: handling a message failed", conn.id)
+                failed = "the hub failed to handle this message"
+                conn.send(p.ErrorMsg(code="internal", message=failed, ref=ref))
     except Exception:
         log.exception("connection %s failed", conn.id)
     finally:

@@ -9,6 +9,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from server import keys
 from tests.support import TIMEOUT, WsClient
 
 BAD_MESSAGES = [
@@ -153,3 +154,31 @@ async def test_an_operator_of_another_town_cannot_see_or_answer_a_call(
     assert (await socket.recv_type("error"))["code"] == "call_not_found"
     await socket.send({"type": "hangup", "call_id": call_id})
     assert (await socket.recv_type("error"))["code"] == "call_not_found"
+
+
+async def test_a_message_the_hub_fails_on_gets_internal_and_the_socket_stays(
+    make_town, kiosk_ws, operator_ws, redis
+):
+    """A defect met while handling one message (here: an ended call's record in Redis
+    is of the wrong type) is answered with `internal`, not by closing the socket."""
+    town = await make_town()
+    operator = await operator_ws(town.operators[0])  # logged in, so the call waits
+    await operator.recv_type("welcome")
+    kiosk = await kiosk_ws(next(iter(town.kiosks.values())))
+    await kiosk.recv_type("welcome")
+    await kiosk.send({"type": "call_request", "idempotency_key": "broken-record-1"})
+    call_id = (await kiosk.recv_type("call_queued"))["call_id"]
+    await kiosk.send({"type": "hangup", "call_id": call_id})
+    assert (await kiosk.recv_type("call_ended"))["status"] == "abandoned"
+    record = await redis.dump(keys.call(call_id))
+    await redis.delete(keys.call(call_id))
+    await redis.set(keys.call(call_id), "not a hash")  # broken data, as a defect would leave
+    try:
+        await kiosk.send({"type": "rating", "call_id": call_id, "value": "satisfied", "ref": "r1"})
+        error = await kiosk.recv_type("error")
+        await kiosk.send({"type": "ping", "ref": "still-there"})
+        pong = await kiosk.recv_type("pong")
+    finally:
+        await redis.restore(keys.call(call_id), 0, record, replace=True)
+    assert (error["code"], error.get("ref")) == ("internal", "r1"), error
+    assert pong["ref"] == "still-there"
