@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 
 import httpx
@@ -54,7 +55,7 @@ async def test_calls_and_their_logs_survive_a_hub_restart(tmp_path, artifacts, h
         first = HubProcess(redis_server.url, artifacts).start()
         try:
             calls = await place_calls(first, token, "restart-op")
-            before = await fetch_calls(first, calls)
+            before = await settled_calls(first, calls)
         finally:
             first.kill(how)
 
@@ -74,6 +75,19 @@ async def test_calls_and_their_logs_survive_a_hub_restart(tmp_path, artifacts, h
     assert after == before
     queued_id = next(i for i, s in calls.items() if s == "queued")
     assert welcome["call"]["id"] == queued_id and welcome["call"]["status"] == "queued"
+
+
+async def settled_calls(hub: HubProcess, calls: dict[str, str]) -> dict[str, dict]:
+    """The calls once the hub has finished writing (the consoles' and kiosk's goodbyes
+    may still add an event just after the last reply)."""
+    last = await fetch_calls(hub, calls)
+    for _ in range(50):  # bounded: about ten seconds
+        await asyncio.sleep(0.2)
+        now = await fetch_calls(hub, calls)
+        if now == last:
+            return now
+        last = now
+    raise AssertionError("the calls kept changing")
 
 
 async def fetch_calls(hub: HubProcess, calls: dict[str, str]) -> dict[str, dict]:
