@@ -4,7 +4,8 @@
   place it was first told and whether its call ended. It reads every message, as a
   real kiosk must (the hub closes a socket that stops reading).
 - ``Console``: one operator's console; notes the first time each call rings on it,
-  and while ``answering`` it answers what rings and hangs up at once (wrap-up is 0).
+  and while ``answering`` it answers what rings and hangs up at once (wrap-up is 0);
+  times a ping's round trip to the hub.
 - ``RelayReceiver``: the floor's receiving end: notes when each message arrives.
 
 Times are ``time.perf_counter()`` readings in this process, so sender and receiver
@@ -118,6 +119,7 @@ class Console(Reader):
         self.ringing: str | None = None
         self.won = 0
         self.ready = asyncio.Event()
+        self._pongs: dict[str, asyncio.Future[float]] = {}
         super().__init__(socket)
         self._pinger = asyncio.create_task(self._ping())
 
@@ -129,6 +131,8 @@ class Console(Reader):
 
     async def on_message(self, message: dict[str, Any], at: float) -> None:
         match message["type"]:
+            case "pong" if message.get("ref") in self._pongs:
+                self._pongs.pop(message["ref"]).set_result(at)
             case "availability" if message["state"] == "available":
                 self.ready.set()
             case "ring":
@@ -143,6 +147,13 @@ class Console(Reader):
                 self.ringing = None
                 self.won += 1
                 await self.send({"type": "hangup", "call_id": message["call"]["id"]})
+
+    async def round_trip_ms(self, ref: str) -> float:
+        """A ping to the hub and its pong: how long the hub's event loop took to answer."""
+        arrived = self._pongs[ref] = asyncio.get_running_loop().create_future()
+        sent = time.perf_counter()
+        await self.send({"type": "ping", "ref": ref})
+        return (await asyncio.wait_for(arrived, OPEN_TIMEOUT_S) - sent) * 1000
 
     async def start_answering(self) -> None:
         self.answering = True

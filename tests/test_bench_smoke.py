@@ -10,7 +10,7 @@ import sys
 from tests.support import ROOT, TIMEOUT
 
 SMALL = ["--kiosks", "20", "--operators", "2", "--head-calls", "5", "--hold-s", "0",
-         "--handshakes", "0", "--window-s", "0.3"]  # fmt: skip
+         "--handshakes", "2", "--window-s", "0.3"]  # fmt: skip
 
 
 def test_the_flood_bench_queues_every_press_and_tells_exact_places() -> None:
@@ -27,5 +27,12 @@ def test_the_flood_bench_queues_every_press_and_tells_exact_places() -> None:
     )
     assert figures["flood_positions_exact"] is True
     assert figures["idle_kiosks_held"] == 20
-    for key in ("press_to_ring_p99_ms", "press_to_ring_floor_p99_ms", "rss_per_kiosk_kib"):
+    for key in (
+        "press_to_ring_p99_ms",
+        "press_to_ring_floor_p99_ms",
+        "rss_per_kiosk_kib",
+        "kiosk_handshake_ms",
+        "ping_during_handshakes_max_ms",
+        "ping_idle_max_ms",
+    ):
         assert figures[key] > 0, key
