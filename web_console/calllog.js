@@ -4,6 +4,7 @@
 import { getCall, listCalls } from "./api.js";
 import { between, clock, dateTime, since, timeOfDay } from "./format.js";
 import { t, tr } from "./i18n.js";
+import { PagedView, Pager } from "./pager.js";
 
 const PAGE_SIZE = 50;
 const LIVE = new Set(["queued", "connected"]);
@@ -49,7 +50,7 @@ function talkSeconds(c) {
 const dash = () => t("detail.none");
 const dur = (s) => (s === null ? dash() : clock(s));
 
-export class CallLog {
+export class CallLog extends PagedView {
   /**
    * Optional, for the review work: `params()` gives the filters of the list,
    * `onPage(items)` sees each page, `onRender()` follows each render, and
@@ -57,16 +58,13 @@ export class CallLog {
    * `onCallback(target)` adds a 回电 button to a past call's detail.
    */
   constructor({ table, tbody, moreBtn, refreshBtn, note, dialog, toast, params, onPage, onRender, requestOf, onCallback }) {
+    super();
     this.table = table;
     this.tbody = tbody;
     this.moreBtn = moreBtn;
     this.note = note;
     this.dialog = dialog;
     this.toast = toast;
-    this.items = [];
-    this.cursor = null;
-    this.seq = 0;
-    this.loading = false;
     this.detail = null; // the call shown in the dialog
     this.detailRequest = null; // what requestOf.fetch gave for it
     this.params = params || (() => ({}));
@@ -75,6 +73,18 @@ export class CallLog {
     this.requestOf = requestOf || null;
     this.onCallback = onCallback || null;
     this.filtered = false;
+    this.pager = new Pager({
+      fetch: ({ cursor }) => {
+        const params = this.params();
+        this.filtered = Object.keys(params).length > 0;
+        return listCalls({ ...params, limit: PAGE_SIZE, cursor });
+      },
+      onItems: (items) => this.onPage(items),
+      note,
+      moreBtn,
+      failed: "log.failed",
+      empty: () => (this.filtered ? "log.empty_filtered" : "log.empty"),
+    });
     refreshBtn.addEventListener("click", () => this.refresh());
     moreBtn.addEventListener("click", () => this.loadMore());
     tbody.addEventListener("click", (ev) => {
@@ -88,61 +98,6 @@ export class CallLog {
         this.openDetail(row.dataset.callId);
       }
     });
-  }
-
-  clear() {
-    this.seq++;
-    this.items = [];
-    this.cursor = null;
-    this.render();
-  }
-
-  async refresh() {
-    await this.fetchPage(null);
-  }
-
-  async loadMore() {
-    if (this.cursor) await this.fetchPage(this.cursor);
-  }
-
-  async fetchPage(cursor) {
-    const seq = ++this.seq;
-    this.loading = true;
-    this.renderNote();
-    try {
-      const params = this.params();
-      const page = await listCalls({ ...params, limit: PAGE_SIZE, cursor });
-      if (seq !== this.seq) return;
-      const items = page.items || [];
-      this.filtered = Object.keys(params).length > 0;
-      this.onPage(items);
-      if (cursor) {
-        const seen = new Set(this.items.map((c) => c.id));
-        this.items = this.items.concat(items.filter((c) => !seen.has(c.id)));
-      } else {
-        this.items = items;
-      }
-      this.cursor = page.next_cursor || null;
-      this.error = null;
-    } catch (err) {
-      if (seq !== this.seq) return;
-      this.error = err;
-    } finally {
-      if (seq === this.seq) this.loading = false;
-    }
-    this.render();
-  }
-
-  renderNote() {
-    let text = "";
-    if (this.loading) text = t("log.loading");
-    else if (this.error) text = t("log.failed", { message: this.error.message });
-    else if (this.items.length === 0) text = t(this.filtered ? "log.empty_filtered" : "log.empty");
-    this.note.textContent = text;
-    this.note.hidden = text === "";
-    this.note.classList.toggle("error", Boolean(this.error) && !this.loading);
-    this.moreBtn.hidden = !this.cursor;
-    this.moreBtn.disabled = this.loading;
   }
 
   render() {

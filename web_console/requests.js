@@ -6,17 +6,19 @@ import { exportUrl, listRequests } from "./api.js";
 import { h } from "./calllog.js";
 import { dateOf, dayTime, isoDay } from "./dates.js";
 import { t, tr } from "./i18n.js";
+import { PagedView, Pager } from "./pager.js";
 import { callbackTag, overdueTag, requestStatusChip, satisfactionChip } from "./requestparts.js";
 
 const PAGE_SIZE = 50;
 
-export class RequestList {
+export class RequestList extends PagedView {
   /**
    * @param filters    FilterBar (shared with the call log)
    * @param directory  Directory that learns kiosks, villages and people from each page
    * @param onOpen     function(id) opens a request
    */
   constructor({ view, filters, directory, onOpen }) {
+    super();
     const $ = (sel) => view.querySelector(sel);
     this.view = view;
     this.slot = $(".filters-slot");
@@ -28,12 +30,14 @@ export class RequestList {
     this.filters = filters;
     this.directory = directory;
     this.onOpen = onOpen;
-    this.items = [];
-    this.cursor = null;
-    this.seq = 0;
-    this.loading = false;
-    this.error = null;
-    this.loaded = false;
+    this.pager = new Pager({
+      fetch: ({ cursor }) => listRequests({ ...filters.params("requests"), limit: PAGE_SIZE, cursor }),
+      onItems: (items) => directory.learn(items),
+      note: this.note,
+      moreBtn: this.moreBtn,
+      failed: "rq.failed",
+      empty: () => (filters.active("requests") ? "rq.empty_filtered" : "rq.empty"),
+    });
     $("#requests-refresh").addEventListener("click", () => this.refresh());
     this.moreBtn.addEventListener("click", () => this.loadMore());
     const openRow = (row) => row && this.onOpen(row.dataset.requestId);
@@ -53,49 +57,6 @@ export class RequestList {
     this.filters.attach("requests", this.slot);
   }
 
-  clear() {
-    this.seq++;
-    this.items = [];
-    this.cursor = null;
-    this.loaded = false;
-    this.render();
-  }
-
-  refresh() {
-    return this.fetchPage(null);
-  }
-
-  loadMore() {
-    return this.cursor ? this.fetchPage(this.cursor) : Promise.resolve();
-  }
-
-  async fetchPage(cursor) {
-    const seq = ++this.seq;
-    this.loading = true;
-    this.renderNote();
-    try {
-      const page = await listRequests({ ...this.filters.params("requests"), limit: PAGE_SIZE, cursor });
-      if (seq !== this.seq) return;
-      const items = page.items || [];
-      this.directory.learn(items);
-      if (cursor) {
-        const seen = new Set(this.items.map((r) => r.id));
-        this.items = this.items.concat(items.filter((r) => !seen.has(r.id)));
-      } else {
-        this.items = items;
-      }
-      this.cursor = page.next_cursor || null;
-      this.error = null;
-      this.loaded = true;
-    } catch (err) {
-      if (seq !== this.seq) return;
-      this.error = err;
-    } finally {
-      if (seq === this.seq) this.loading = false;
-    }
-    this.render();
-  }
-
   /** Replace one request in place after an edit, without losing the page. */
   updated(item) {
     const i = this.items.findIndex((r) => r.id === item.id);
@@ -103,20 +64,6 @@ export class RequestList {
       this.items[i] = { ...this.items[i], ...item };
       this.render();
     }
-  }
-
-  renderNote() {
-    let text = "";
-    if (this.loading) text = t("log.loading");
-    else if (this.error) text = t("rq.failed", { message: this.error.message });
-    else if (this.items.length === 0 && this.loaded) {
-      text = t(this.filters.active("requests") ? "rq.empty_filtered" : "rq.empty");
-    }
-    this.note.textContent = text;
-    this.note.hidden = text === "";
-    this.note.classList.toggle("error", Boolean(this.error) && !this.loading);
-    this.moreBtn.hidden = !this.cursor;
-    this.moreBtn.disabled = this.loading;
   }
 
   renderExports() {
