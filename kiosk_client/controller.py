@@ -352,13 +352,16 @@ class Controller:
 
     async def _on_peer_state(self, peer: PeerSession, state: str) -> None:
         call = self.call
-        if call is None or call.peer is not peer or call.hanging_up:
+        if call is None or call.peer is not peer or peer.closed or call.hanging_up:
             return  # a connection already replaced or being torn down
         if state == "connected":
             call.phase = Phase.CONNECTED
             await self._report_media(call, "connected")
             self._publish()
-        elif state == "failed":
+        elif state in ("failed", "closed"):
+            # "failed": ICE lost the path (aioice gives up after ~30 s of failed consent
+            # checks). "closed": the far end closed its side (the browser's DTLS
+            # close_notify) and aiortc closed ours; our own close() is never heard here.
             # aiortc has no ICE restart: recover with a new connection and a fresh offer
             # under the same call. The hub ends the call if media stays down for the
             # town's media_grace_s.

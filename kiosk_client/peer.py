@@ -67,6 +67,11 @@ class PeerSession:
         return "closed" if self._closed else self.pc.connectionState
 
     @property
+    def closed(self) -> bool:
+        """Closed by this kiosk (``close()``); the far end closing it does not count."""
+        return self._closed
+
+    @property
     def awaiting_answer(self) -> bool:
         return not self._closed and self.pc.signalingState == "have-local-offer"
 

@@ -156,8 +156,10 @@ def operator_ws(
 def kiosk_process(hub: HubProcess, artifacts: Path) -> Iterator[Callable[..., KioskProcess]]:
     started: list[KioskProcess] = []
 
-    def start(kiosk_id: str, token: str, on_hub: HubProcess | None = None) -> KioskProcess:
-        process = KioskProcess(on_hub or hub, kiosk_id, token, artifacts)
+    def start(
+        kiosk_id: str, token: str, on_hub: HubProcess | None = None, server: str | None = None
+    ) -> KioskProcess:
+        process = KioskProcess(on_hub or hub, kiosk_id, token, artifacts, server)
         started.append(process)
         return process
 

@@ -80,13 +80,19 @@ class HubProcess:
 
 
 class KioskProcess:
-    """``yijian kiosk --button stdin --status-json``: press by writing a line, read states."""
+    """``yijian kiosk --button stdin --status-json``: press by writing a line, read states.
 
-    def __init__(self, hub: HubProcess, kiosk_id: str, token: str, log_dir: Path) -> None:
+    It talks to ``hub``, or to ``server`` (a base URL) when given: a proxy in front of it.
+    """
+
+    def __init__(
+        self, hub: HubProcess, kiosk_id: str, token: str, log_dir: Path, server: str | None = None
+    ) -> None:
         self.log_path = log_dir / f"kiosk-{kiosk_id}.log"
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                yijian_cmd("kiosk", "--server", hub.base, "--kiosk-id", kiosk_id, "--token", token,
+                yijian_cmd("kiosk", "--server", server or hub.base, "--kiosk-id", kiosk_id,
+                           "--token", token,
                            "--media", "test", "--button", "stdin", "--headless", "--status-json"),
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, cwd=ROOT,
             )  # fmt: skip
