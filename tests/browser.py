@@ -49,17 +49,18 @@ async def browser(chromium: str) -> AsyncIterator[Browser]:
 @pytest.fixture
 async def console(
     hub: HubProcess, browser: Browser, artifacts: Path, request: pytest.FixtureRequest
-) -> AsyncIterator[Callable[[str], Awaitable[Page]]]:
-    """A console page logged in as the given operator; each leaves a last screenshot."""
+) -> AsyncIterator[Callable[..., Awaitable[Page]]]:
+    """A console page logged in as the given operator (on the session's hub, or
+    ``on_hub``); each leaves a last screenshot."""
     pages: list[Page] = []
 
-    async def open_console(username: str) -> Page:
+    async def open_console(username: str, on_hub: HubProcess | None = None) -> Page:
         context = await browser.new_context(
             viewport={"width": 1280, "height": 860}, timezone_id=TIMEZONE
         )
         page = await context.new_page()
         pages.append(page)
-        await page.goto(hub.base + "/")
+        await page.goto((on_hub or hub).base + "/")
         await page.get_by_test_id("login-username").fill(username)
         await page.get_by_test_id("login-password").fill(PASSWORD)
         await page.get_by_test_id("login-submit").click()
