@@ -34,6 +34,7 @@ class Call:
     auto_answer: asyncio.TimerHandle | None = None  # an incoming callback's own answer
     hanging_up: bool = False
     resends: int = 0  # messages the hub could not handle just now and that we sent again
+    rebuilds: int = 0  # peer connections failed in a row since media last connected
     counts: FrameCounts = field(default_factory=FrameCounts)
     peer: PeerSession | None = None
     speaker: Speaker | None = None

@@ -55,6 +55,9 @@ CALL_GONE_CODES = frozenset({"call_ended", "call_not_found"})
 # a call request or hang-up is sent again after a jittered, growing pause.
 RESEND_CODES = frozenset({"unavailable", "internal"})
 RESEND_FIRST_S, RESEND_MAX_S = 1.0, 16.0
+# A peer connection that fails again and again (the path is blocked) is rebuilt at
+# once the first time, then after a jittered pause that doubles up to the maximum.
+REBUILD_FIRST_S, REBUILD_MAX_S = 0.5, 8.0
 # What a villager may say (a stdin line) to rate the call just ended.
 RATINGS: dict[str, Literal["satisfied", "unsatisfied"]] = {
     "满意": "satisfied", "satisfied": "satisfied",
@@ -83,12 +86,17 @@ class Resend:
 
 
 @dataclass(frozen=True)
+class Rebuild:
+    peer: PeerSession  # the failed connection; nothing is done if it was replaced since
+
+
+@dataclass(frozen=True)
 class PeerState:
     peer: PeerSession
     state: str
 
 
-Event = ConnectionEvent | Press | StopRequested | PeerState | AutoAnswer | Resend
+Event = ConnectionEvent | Press | StopRequested | PeerState | AutoAnswer | Resend | Rebuild
 
 
 class Controller:
@@ -143,6 +151,11 @@ class Controller:
                                                     accept=True, ref=call_id))  # fmt: skip
             case Resend(ref=ref):
                 await self._resend(ref)
+            case Rebuild(peer=peer):
+                call = self.call
+                if call is not None and call.peer is peer and not call.hanging_up:
+                    logger.info("call %s: media failed; offering a new connection", call.id)
+                    await self._ensure_media(call, offer_lost=True)
             case _:
                 logger.warning("unhandled kiosk event %r", event)
 
@@ -356,6 +369,7 @@ class Controller:
             return  # a connection already replaced or being torn down
         if state == "connected":
             call.phase = Phase.CONNECTED
+            call.rebuilds = 0
             await self._report_media(call, "connected")
             self._publish()
         elif state in ("failed", "closed"):
@@ -367,8 +381,14 @@ class Controller:
             # town's media_grace_s.
             call.phase = Phase.ANSWERED
             await self._report_media(call, "failed")
-            logger.info("call %s: media failed; offering a new connection", call.id)
-            await self._ensure_media(call, offer_lost=True)
+            call.rebuilds += 1
+            if call.rebuilds == 1:
+                logger.info("call %s: media failed; offering a new connection", call.id)
+                return await self._ensure_media(call, offer_lost=True)
+            pause = min(REBUILD_MAX_S, REBUILD_FIRST_S * 2 ** (call.rebuilds - 2))
+            pause *= random.uniform(0.5, 1.0)
+            logger.info("call %s: media failed again; a new connection in %.1f s", call.id, pause)
+            asyncio.get_running_loop().call_later(pause, self._post, Rebuild(peer))
 
     async def _report_media(self, call: Call, state: Literal["connected", "failed"]) -> None:
         assert call.id is not None

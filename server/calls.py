@@ -121,10 +121,17 @@ class CallStore:
         self.on_ended: list[Callable[[CallRecord], Awaitable[None]]] = []
 
     async def create(
-        self, kiosk: Kiosk, idempotency_key: str, kind: str = "call", operator: str = ""
-    ) -> tuple[CallRecord, bool]:
-        """The kiosk's live call, or a new queued one. Returns (call, created)."""
+        self, kiosk: Kiosk, idempotency_key: str, kind: str = "call", operator: str = "",
+        max_wait_s: float | None = None, overflow: tuple[str, float] | None = None,
+    ) -> tuple[CallRecord, bool]:  # fmt: skip
+        """The kiosk's live call, or a new queued one. Returns (call, created). A new
+        call's deadlines (``max_wait_s``; ``overflow``: town and seconds) are set with
+        it, in the same step."""
         at = now_ms()
+        maxwait_due = at + int(max_wait_s * 1000) if max_wait_s is not None else ""
+        overflow_town, overflow_due = (
+            (overflow[0], at + int(overflow[1] * 1000)) if overflow else ("", "")
+        )
         call_id, outcome = await self._create(
             keys=[
                 keys.idempotency(kiosk.id, idempotency_key),
@@ -138,9 +145,11 @@ class CallStore:
                 keys.LIVE_CALLS,
                 keys.ACTIVE_TOWNS,
                 keys.operator_live(operator or "-"),
+                keys.TIMERS,
             ],
             args=[new_id, at, kiosk.id, kiosk.town_id, kiosk.name, kiosk.village,
-                  keys.IDEMPOTENCY_TTL_S, kind, operator],
+                  keys.IDEMPOTENCY_TTL_S, kind, operator, maxwait_due, overflow_town,
+                  overflow_due],
         )  # fmt: skip
         if outcome == "busy":
             raise BadState(f"you are already in call {call_id}", code="operator_busy")
@@ -223,15 +232,19 @@ class CallStore:
                 return None
         raise BadState(f"call {call_id} keeps changing; try again")
 
-    async def requeue(self, call_id: str, *, reason: str) -> CallRecord | None:
-        """Put a connected call back at the head of its queue; None if it was not."""
+    async def requeue(
+        self, call_id: str, *, reason: str, max_wait_s: float | None = None
+    ) -> CallRecord | None:
+        """Put a connected call back at the head of its queue, with a fresh max-wait
+        deadline when given; None if it was not connected."""
         call = await self.get(call_id)
         if call.status != "connected" or not call.operator:
             return None
         result = await self._requeue(
             keys=[keys.call(call_id), keys.town_queue(call.town_id),
                   keys.operator_live(call.operator), keys.call_events(call_id), keys.TIMERS],
-            args=[call_id, now_ms(), reason, call.operator],
+            args=[call_id, at := now_ms(), reason, call.operator,
+                  at + int(max_wait_s * 1000) if max_wait_s is not None else ""],
         )  # fmt: skip
         return await self.get(call_id) if result[0] == "ok" else None
 

@@ -162,6 +162,12 @@ class EmbeddedRedis:
         self.stop()
 
 
+# Redis down, restarting or still loading its file: worth trying again shortly.
+REDIS_UNAVAILABLE = (
+    redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+    redis.exceptions.BusyLoadingError, redis.exceptions.ReadOnlyError,
+)  # fmt: skip
+
 POOL_SIZE = 100  # connections to Redis per hub process
 POOL_WAIT_S = 10.0  # for a free one, before a command fails
 

@@ -7,10 +7,11 @@ the log can never disagree with the record.
 from __future__ import annotations
 
 # KEYS: idem, kiosk_live, call, events, queue, calls, town_calls, kiosk_calls,
-#       live_calls, active_towns, operator_live
+#       live_calls, active_towns, operator_live, timers
 # ARGV: call_id, now_ms, kiosk_id, town_id, kiosk_name, village, idem_ttl_s, kind,
 #       operator (a callback reserves the call for the operator who made it, who is
-#       then busy; a press leaves it empty and queues the call)
+#       then busy; a press leaves it empty and queues the call),
+#       maxwait_due_ms, overflow_town, overflow_due_ms ('' for none)
 # -> {call_id, "new"|"existing"|"busy"}
 CREATE_CALL = """
 local existing = redis.call('GET', KEYS[1])
@@ -48,6 +49,11 @@ redis.call('ZADD', KEYS[9], now, id)
 redis.call('SADD', KEYS[10], ARGV[4])
 redis.call('SET', KEYS[2], id)
 redis.call('SET', KEYS[1], id, 'EX', ARGV[7])
+-- its deadlines in the same step: a hub that dies right after leaves none missing
+if ARGV[10] ~= '' then redis.call('ZADD', KEYS[12], ARGV[10], 'maxwait|' .. id) end
+if ARGV[11] ~= '' then
+  redis.call('ZADD', KEYS[12], ARGV[12], 'overflow|' .. id .. '|' .. ARGV[11])
+end
 return {id, 'new'}
 """
 
@@ -107,7 +113,7 @@ return {'ok', final}
 # Put a connected call back at the head of its town's queue (its operator vanished,
 # or media never came up): never counted as completed.
 # KEYS: call, queue, operator_live, events, timers
-# ARGV: call_id, now_ms, reason, operator
+# ARGV: call_id, now_ms, reason, operator, maxwait_due_ms ('' for none)
 # -> {"ok"} | {"skip", status} | {"stale"} | {"missing"}
 REQUEUE_CALL = """
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -123,6 +129,8 @@ redis.call('HSET', KEYS[1], 'status', 'queued', 'operator', '', 'operator_conn',
   'answered_at', '')
 if redis.call('GET', KEYS[3]) == id then redis.call('DEL', KEYS[3]) end
 redis.call('ZREM', KEYS[5], 'grace_op|' .. id, 'media|' .. id, 'assign|' .. id)
+-- the claim cleared its max-wait deadline: a fresh one runs from now
+if ARGV[5] ~= '' then redis.call('ZADD', KEYS[5], ARGV[5], 'maxwait|' .. id) end
 redis.call('XADD', KEYS[4], '*', 'type', 'requeued', 'at', now, 'reason', ARGV[3],
   'operator', ARGV[4])
 return {'ok'}
@@ -134,6 +142,26 @@ MARK_OFFERED = """
 if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
   redis.call('XADD', KEYS[2], '*', 'type', 'offered', 'at', ARGV[2], 'operator', ARGV[1])
   return 1
+end
+return 0
+"""
+
+# The queue's deadlines (server.timers). KEYS: timers; ARGV: now_ms, lease score, batch.
+# Due timers are not removed but pushed to the lease score (a whole millisecond plus a
+# quarter, which no deadline has), so exactly one hub takes each, and one that dies
+# while running it leaves it to run again once the lease is over.
+CLAIM_TIMERS = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
+for _, name in ipairs(due) do redis.call('ZADD', KEYS[1], 'XX', ARGV[2], name) end
+return due
+"""
+
+# KEYS: timers; ARGV: name, lease score. Done: remove it, unless it was set again
+# (the handler moved it to a new deadline) meanwhile.
+TIMER_DONE = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if score and tonumber(score) == tonumber(ARGV[2]) then
+  return redis.call('ZREM', KEYS[1], ARGV[1])
 end
 return 0
 """

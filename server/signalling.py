@@ -126,7 +126,12 @@ class SignallingHub:
     async def on_kiosk_message(self, conn: KioskConn, msg: Any) -> None:
         match msg:
             case p.CallRequest(idempotency_key=key, ref=ref):
-                call, created = await self.calls.create(conn.kiosk, key)
+                settings = await self.towns.settings(conn.kiosk.town_id)
+                overflow = (settings.overflow_to, settings.overflow_after_s)
+                call, created = await self.calls.create(
+                    conn.kiosk, key, max_wait_s=settings.max_wait_s,
+                    overflow=overflow if settings.overflow_to else None,
+                )  # fmt: skip
                 if not call.live:
                     raise BadState(f"call {call.id} for this key has ended ({call.status})",
                                    code="call_ended")  # fmt: skip
@@ -159,7 +164,8 @@ class SignallingHub:
                 conn.send(p.Pong(ref=ref))
 
     async def _call_queued(self, call: CallRecord) -> None:
-        """A new call: turn it away at once if nobody can answer, else start its clocks."""
+        """A new call (its clocks already run): turn it away at once if nobody can
+        answer, else ring."""
         settings = await self.towns.settings(call.town_id)
         if not settings.open_at(call.created_at):
             await self.end_call(call, reason="closed", by="hub", if_queued="unanswered")
@@ -167,10 +173,6 @@ class SignallingHub:
         if not await self._anyone_logged_in(call.town_id):
             await self.end_call(call, reason="no_operators", by="hub", if_queued="unanswered")
             return
-        await self.timers.set(call.created_at + int(settings.max_wait_s * 1000), "maxwait", call.id)
-        if settings.overflow_to:
-            due = call.created_at + int(settings.overflow_after_s * 1000)
-            await self.timers.set(due, "overflow", call.id, settings.overflow_to)
         await self.dispatcher.dispatch(call.town_id)
 
     async def _anyone_logged_in(self, town_id: str, seen: frozenset[str] = frozenset()) -> bool:
@@ -189,6 +191,9 @@ class SignallingHub:
         call = await self.calls.get(call_id)
         if call.kiosk_id != conn.kiosk.id:
             raise Forbidden(f"call {call_id} is not this kiosk's", code="not_your_call")
+        if not call.live:  # how it ended comes first: the bus's copy may still be on its way
+            conn.send(p.CallEnded(call_id=call.id, status=call.status,
+                                  reason=call.end_reason or ""))  # fmt: skip
         return check_live(call, connected)
 
     # --- both sides ----------------------------------------------------------------
@@ -248,15 +253,13 @@ class SignallingHub:
     async def requeue(self, call_id: str, *, reason: str) -> CallRecord | None:
         """Back to the head of the queue: the operator vanished or media never came up."""
         before = await self.calls.get(call_id)
-        call = await self.calls.requeue(call_id, reason=reason)
+        settings = await self.towns.settings(before.town_id)
+        call = await self.calls.requeue(call_id, reason=reason, max_wait_s=settings.max_wait_s)
         if call is None:
             return None
         if before.operator:
             await self.bus.publish(keys.operator_channel(before.operator), p.CallEnded(
                 call_id=call.id, status="requeued", reason=reason).model_dump())  # fmt: skip
-        # the claim cleared its max-wait deadline: a fresh one runs from the requeue
-        settings = await self.towns.settings(call.town_id)
-        await self.timers.set_in(settings.max_wait_s, "maxwait", call.id)
         position = await self.calls.position(call) or 1
         back = p.CallQueued(call_id=call.id, position=position).model_dump()
         await self.bus.publish(keys.kiosk_channel(call.kiosk_id), back)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from server import keys
 from server.clock import now_ms
 from server.errors import NotFound
+from server.redis_conn import REDIS_UNAVAILABLE
 
 if TYPE_CHECKING:
     from server.signalling import SignallingHub
@@ -53,12 +54,16 @@ class Sweeper:
         handled = 0
         for timer in await self.hub.timers.claim_due():
             try:
-                await self.fire(timer[0], *timer[1:])
+                await self.fire(*timer.parts)
                 handled += 1
             except NotFound:
                 pass
+            except REDIS_UNAVAILABLE as exc:  # left claimed: it runs again after the lease
+                log.warning("timer %s: Redis unavailable (%s); retried later", timer.name, exc)
+                continue
             except Exception:
-                log.exception("timer %s failed", "|".join(timer))
+                log.exception("timer %s failed", timer.name)
+            await self.hub.timers.done(timer)
         return handled
 
     async def fire(self, kind: str, *args: str) -> None:

@@ -18,21 +18,17 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket
 from pydantic import TypeAdapter, ValidationError
-from redis.exceptions import BusyLoadingError, ReadOnlyError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.responses import JSONResponse
 
 from server.connections import CLOSE_POLICY_VIOLATION, KioskConn, OperatorConn
 from server.errors import Forbidden, Unauthorized, YijianError, error_body
+from server.redis_conn import REDIS_UNAVAILABLE
 from server.signalling import SignallingHub
 from yijian import protocol as p
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 SESSION_COOKIE = "yijian_session"
-# Redis down, restarting or still loading its file: the client may send again shortly.
-REDIS_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, BusyLoadingError, ReadOnlyError)
 
 
 def origin_allowed(websocket: WebSocket, extra: list[str]) -> bool:

@@ -50,6 +50,7 @@ NO_PATH_JS = """() => {
   };
 }"""
 RETRY_LINE = re.compile(r"no connection to the hub \(.*\); retrying in (\d+\.\d) s")
+REBUILD_LINE = re.compile(r"media failed again; a new connection in (\d+\.\d) s")
 
 
 async def inbound(page: Page) -> dict[str, Any]:
@@ -180,10 +181,12 @@ async def test_media_that_never_comes_back_ends_the_call_failed_after_the_media_
     types = [e["type"] for e in call["events"]]
     last = call["events"][-1]
 
-    # Not the kiosk's own line for the status: its last offer may cross the end, and the
-    # hub's error reply (call_ended) can then overtake its call_ended message, so the
-    # kiosk ends the call without learning how (a known race). The hub's record decides.
-    assert ended["call_id"] == call_id
+    pauses = [float(d) for d in REBUILD_LINE.findall(villager.log_path.read_text())]
+    assert ended["call_id"] == call_id and ended.get("call_status") == "failed", ended
+    # the first failure rebuilds at once; then a jittered pause doubling from 0.5 s
+    for i, pause in enumerate(pauses):
+        ceiling = min(8.0, 0.5 * 2**i)
+        assert ceiling / 2 - 0.05 <= pause <= ceiling + 0.05, (i, pauses)
     assert (call["status"], call["end_reason"]) == ("failed", "media_failed")
     assert (last["type"], last["reason"], last["by"]) == ("ended", "media_failed", "hub")
     assert by_kiosk(call)[:2] == ["media_connected", "media_failed"]

@@ -2,7 +2,9 @@
 
 The flood (bench/queue_bench.py: 1,000 kiosks press within one second) found the
 first two; the property test's max-wait check found the third (a requeued call got
-no new max-wait deadline and could wait forever).
+no new max-wait deadline and could wait forever). Reading the code for the two-hub
+tests found the last two: deadlines set after the call was queued, and timers
+removed before they ran, were lost with a hub that died in between.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from unittest import mock
 import redis.asyncio as aioredis
 
 from server import calls as calls_module
+from server import keys
+from server import timers as timers_module
 from server.accounts import Accounts
 from server.calls import CallStore
 from server.redis_conn import POOL_SIZE, connect
+from server.timers import Timers
 from tests.test_queue import call_detail, press, ready_kiosk, ready_operator
 
 
@@ -62,3 +67,52 @@ async def test_a_requeued_call_nobody_answers_still_ends_unanswered(
     ended = await kiosk.recv_type("call_ended", timeout=1 + 5)  # max_wait_s, and the sweep
     call = await call_detail(login, town.operators[1], call_id)
     assert (ended["status"], call["status"]) == ("unanswered", "unanswered")
+
+
+async def test_a_new_call_and_a_requeued_one_carry_their_deadlines_from_the_same_step(
+    redis: aioredis.Redis, accounts: Accounts, make_town
+) -> None:
+    """A hub that dies between the press and the rest of its work leaves the call its
+    max-wait and overflow deadlines: the scripts that queue a call set them."""
+    town = await make_town()
+    kiosk = await accounts.kiosk(next(iter(town.kiosks)))
+    store = CallStore(redis)
+    call, _ = await store.create(kiosk, "deadline-001", max_wait_s=120, overflow=("next", 60))
+    maxwait = await redis.zscore(keys.TIMERS, f"maxwait|{call.id}")
+    overflow = await redis.zscore(keys.TIMERS, f"overflow|{call.id}|next")
+    assert (maxwait, overflow) == (call.created_at + 120_000, call.created_at + 60_000)
+
+    operator = await accounts.operator(town.operators[0])
+    assert (await store.claim(call.id, operator, "conn-1")).status == "connected"
+    assert await redis.zscore(keys.TIMERS, f"maxwait|{call.id}") is None  # answered
+    before = calls_module.now_ms()
+    await store.requeue(call.id, reason="operator_disconnected", max_wait_s=30)
+    again = await redis.zscore(keys.TIMERS, f"maxwait|{call.id}")
+    assert again is not None and before + 30_000 <= again <= calls_module.now_ms() + 30_000
+
+
+async def test_a_timer_whose_hub_died_while_running_it_runs_again_after_the_lease(
+    redis: aioredis.Redis,
+) -> None:
+    first, second = Timers(redis), Timers(redis)
+    now = calls_module.now_ms()
+    await first.set(now - 1, "maxwait", "lease-test-1")
+    await first.set(now - 1, "maxwait", "lease-test-2")
+    claimed = [t for t in await first.claim_due(now) if "lease-test" in t.name]
+    assert sorted(t.name for t in claimed) == ["maxwait|lease-test-1", "maxwait|lease-test-2"]
+    assert [t for t in await second.claim_due(now) if "lease-test" in t.name] == []
+    # the first runs lease-test-1 to the end, and lease-test-2 sets itself again; then dies
+    one, two = sorted(claimed, key=lambda t: t.name)
+    await first.done(one)
+    await first.set(now + 5_000, "maxwait", "lease-test-2")
+    await first.done(two)
+    assert await redis.zscore(keys.TIMERS, one.name) is None
+    assert await redis.zscore(keys.TIMERS, two.name) == now + 5_000
+    # a timer claimed by a hub that never finished it is taken again once the lease is over
+    await first.set(now - 1, "maxwait", "lease-test-3")
+    lost = [t for t in await first.claim_due(now) if t.name == "maxwait|lease-test-3"]
+    later = now + timers_module.LEASE_MS + 1
+    retaken = [t for t in await second.claim_due(later) if t.name == "maxwait|lease-test-3"]
+    assert len(lost) == len(retaken) == 1
+    await second.done(retaken[0])
+    await redis.zrem(keys.TIMERS, two.name)
