@@ -72,8 +72,9 @@ def create_app(settings: HubSettings, redis_url: str) -> FastAPI:
         try:
             yield
         finally:
-            for name, close in (("retention", retention.close), ("hub", hub.close),
-                                ("bus", bus.close), ("redis", redis.aclose)):  # fmt: skip
+            for name, close in (("retention", retention.close), ("team watch", hub.consoles.close),
+                                ("hub", hub.close), ("bus", bus.close),
+                                ("redis", redis.aclose)):  # fmt: skip
                 await _bounded_close(name, close)
 
     app = FastAPI(title="Yijian hub", version=__version__, lifespan=lifespan)

@@ -4,6 +4,9 @@ Every tab of an operator shows one shared presence. When it changes (on any hub)
 the operator's channel carries ``{"kind": "sync"}`` and each tab re-reads it from
 Redis and sends its console what differs: ``presence``, ``availability``, ``ring`` or
 ``ring_stop``. State-driven, so a lost nudge is repaired by the next one.
+
+Supervisors' and admins' consoles also watch their town's operators (``team``,
+``server.team``): from the start their own town, and an admin any town they pick.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from server.calls import CallRecord
 from server.clock import iso, now_ms
 from server.connections import OperatorConn
 from server.errors import BadState, Forbidden, NotFound
+from server.team import WATCHERS, TeamWatch, check_may_watch
 from yijian import protocol as p
 
 if TYPE_CHECKING:
@@ -24,6 +28,11 @@ if TYPE_CHECKING:
 class Consoles:
     def __init__(self, hub: SignallingHub) -> None:
         self.hub = hub
+        self.team = TeamWatch(hub.accounts, hub.presence, hub.bus)
+
+    async def close(self) -> None:
+        """Stop watching towns (the sockets close on their own). Safe to call twice."""
+        await self.team.close()
 
     async def joined(self, conn: OperatorConn) -> None:
         op = conn.operator
@@ -48,10 +57,13 @@ class Consoles:
             call=call_view_of(call),
         ))  # fmt: skip
         await self.sync_console(conn)
+        if op.role in WATCHERS:
+            await self.team.watch(conn, op.town_id)
         await self.hub.bus.publish(keys.operator_channel(op.username), {"kind": "sync"})
 
     async def left(self, conn: OperatorConn) -> None:
         op = conn.operator
+        await self.team.unwatch(conn)
         self.hub.operators[op.username].discard(conn)
         await self.hub.bus.unsubscribe(keys.conn_channel(conn.id), conn.handler)
         await self.hub.bus.unsubscribe(keys.operator_channel(op.username), conn.handler)
@@ -143,6 +155,10 @@ class Consoles:
                                         if_queued="unanswered")  # fmt: skip
             case p.Callback():
                 await self.hub.callbacks.start(conn, msg)
+            case p.WatchTeam(town_id=town_id, ref=ref):
+                check_may_watch(op, town_id)
+                await self.hub.accounts.town(town_id)  # an unknown town is town_not_found
+                await self.team.watch(conn, town_id, ref)
             case p.Sdp() | p.Ice():
                 call = await self._operator_call(conn, msg.call_id, connected=True)
                 await self.hub.bus.publish(

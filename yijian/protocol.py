@@ -18,6 +18,7 @@ PROTOCOL_VERSION = 1
 MAX_MESSAGE_BYTES = 64 * 1024
 
 CallId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+TownId = CallId  # the same alphabet as the admin CLI's ids
 Ref = Annotated[str, Field(max_length=64)]
 
 
@@ -156,8 +157,16 @@ class Callback(_ClientMsg):
     call_id: CallId | None = None
 
 
+class WatchTeam(_ClientMsg):
+    """A supervisor or admin asks for ``team`` of this town from now on (an admin picks
+    any town; a console watches its own town from the start)."""
+
+    type: Literal["watch_team"]
+    town_id: TownId
+
+
 OperatorMessage = Annotated[
-    SetAvailability | Answer | Hangup | Sdp | Ice | Ping | MediaState | Callback,
+    SetAvailability | Answer | Hangup | Sdp | Ice | Ping | MediaState | Callback | WatchTeam,
     Field(discriminator="type"),
 ]
 
@@ -249,6 +258,28 @@ class PresenceMsg(_Msg):
     availability: Literal["available", "away"]
     missed: int = 0
     wrap_until: str | None = None
+
+
+class TeamMember(_Msg):
+    """One operator of a town as ``team`` (and ``GET /api/presence``) shows them."""
+
+    username: str
+    state: Literal["offline", "away", "available", "ringing", "busy", "wrap_up"]
+    availability: Literal["available", "away"]
+    missed_rings: int
+    call_id: str | None
+    ringing: str | None
+    wrap_until: str | None
+
+
+class Team(_Msg):
+    """To supervisors' and admins' consoles: every operator of the town they watch,
+    whenever one of them changes state."""
+
+    type: Literal["team"] = "team"
+    town_id: str
+    operators: list[TeamMember]
+    ref: str | None = None
 
 
 class Ring(_Msg):
