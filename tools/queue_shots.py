@@ -8,7 +8,7 @@ moments with scripted kiosks and a second operator (raw WebSocket clients) while
 headless Chromium photographs the console: the shared presence (available, ringing,
 in a call, wrap-up), the auto-away notice, a call put back in the queue, 值班情况 on a
 supervisor's desk, a call-back ringing, declined and answered, the 回电 buttons, and
-the queue settings.
+the queue settings (a supervisor's, and an operator's read-only view).
 """
 
 from __future__ import annotations
@@ -258,6 +258,11 @@ async def play(scene: Scene, browser: Browser) -> None:
     await boss.get_by_test_id("queue-settings-save").click()
     await expect(boss.get_by_test_id("queue-settings-error")).to_be_visible()
     await scene.snap(boss, "queue-settings-error")
+
+    # An operator reads the same settings and can change nothing.
+    await page.get_by_test_id("queue-settings-view").click()
+    await page.get_by_test_id("setting-strategy").wait_for()
+    await scene.snap(page, "queue-settings-readonly")
 
 
 async def shoot(base: str, redis_url: str, out: Path, langs: list[str]) -> list[Path]:

@@ -5,12 +5,11 @@ import { CallMedia } from "./call.js";
 import { Desk } from "./desk.js";
 import { applyI18n, getLang, has, onLangChange, setLang, t } from "./i18n.js";
 import { Presence } from "./presence.js";
-import { QueueSettings } from "./queuesettings.js";
 import { RequestForm } from "./request.js";
 import { Review } from "./review.js";
 import { Ringer } from "./ringer.js";
 import { Signalling } from "./signalling.js";
-import { canWatch, TeamPanel } from "./team.js";
+import { TownDesk } from "./towndesk.js";
 
 const $ = (id) => document.getElementById(id);
 const TOAST_MS = 6000;
@@ -66,6 +65,7 @@ const signalling = new Signalling({
     if (msg.operator) setOperator(msg.operator);
     presence.reset(); // the hub says the state again right after
     desk.welcome(msg);
+    townDesk.connected();
     renderAvailability();
     // The hub starts every socket away. A console that was available before its
     // socket dropped asks to be available again; a freshly opened one stays away.
@@ -106,6 +106,7 @@ const signalling = new Signalling({
   },
   ice: (msg) => media.handleIce(msg.call_id, msg.candidate),
   call_ended: (msg) => desk.callEnded(msg),
+  team: (msg) => townDesk.pushed(msg),
   error: (msg) => {
     if (!msg.ref || userRefs.delete(msg.ref)) toast(hubErrorText(msg), "error");
     else console.warn("yijian: hub refused a background message", msg);
@@ -163,32 +164,14 @@ const requests = new RequestForm({
 
 desk = new Desk({ send, media, ringer, requests, presence, toast, onCallOver: () => log.refresh() });
 
-// 值班情况 on the desk and the queue settings, for supervisors and admins.
-const team = new TeamPanel({
-  view: $("team-view"),
-  openCall: (id) => log.openDetail(id),
-  towns: () => [...review.directory.towns],
-});
-const queueSettings = new QueueSettings({
-  dialog: $("queue-settings"),
+// 值班情况 and the queue settings (towndesk.js).
+const townDesk = new TownDesk({
+  send,
   toast,
-  onSaved: (town, settings) => {
-    if (operator && town === operator.town_id) presence.setMaxMissed(settings.max_missed_rings);
-  },
+  openCall: (id) => log.openDetail(id),
+  directory: review.directory,
+  onMaxMissed: (n) => presence.setMaxMissed(n),
 });
-$("queue-settings-open").addEventListener("click", () => {
-  if (operator) queueSettings.open(team.town || operator.town_id);
-});
-
-/** The town's settings this console needs: after how many missed rings the hub sets
- * an operator away (to tell that apart from their own choice). */
-async function learnTownSettings(info) {
-  try {
-    presence.setMaxMissed((await api.getQueueSettings(info.town_id)).settings.max_missed_rings);
-  } catch (err) {
-    console.warn("yijian: town settings", err);
-  }
-}
 
 // --- header -----------------------------------------------------------------------
 
@@ -236,7 +219,7 @@ function showTab(name) {
     btn.setAttribute("aria-selected", String(btn.dataset.tab === name));
     btn.classList.toggle("active", btn.dataset.tab === name);
   }
-  team.setVisible(name === "desk"); // 值班情况 asks the hub only while it shows
+  townDesk.setVisible(name === "desk"); // 值班情况's fallback asks the hub only while it shows
 }
 
 for (const btn of document.querySelectorAll(".tab")) {
@@ -262,9 +245,7 @@ async function signedIn(info) {
   stayAvailable = false;
   $("login-view").hidden = true;
   for (const id of ["tabs", "availability", "logout"]) $(id).hidden = false;
-  team.setOperator(info);
-  $("queue-settings-open").hidden = !canWatch(info.role);
-  learnTownSettings(info);
+  townDesk.signedIn(info);
   desk.setAvailability("away");
   renderAvailability();
   showTab("desk");
@@ -282,13 +263,13 @@ async function signedIn(info) {
 function signedOut() {
   stayAvailable = false;
   signalling.stop();
-  ringer.stop();
+  ringer.silence();
   media.end();
   desk.call = null;
   desk.ended = null;
   desk.callback = null;
   presence.clear();
-  team.setOperator(null);
+  townDesk.signedOut();
   desk.setAvailability("away");
   requests.reset();
   review.signedOut();
@@ -344,14 +325,13 @@ onLangChange(() => {
   desk.render();
   requests.render();
   review.render();
-  team.render();
-  queueSettings.relabel();
+  townDesk.render();
 });
 
 setInterval(() => {
   desk.tick();
   presence.tick();
-  team.tick();
+  townDesk.tick();
   if (tab === "log") log.tick();
 }, 1000);
 

@@ -1,5 +1,6 @@
 // Draws the desk from its state (desk.js): the idle panel, the ringing call, the
-// call-back ringing a kiosk, the call in progress and how the last call ended.
+// call-back ringing a kiosk (and its ringback), the call in progress and how the last
+// call ended.
 
 import { has, t, tr } from "./i18n.js";
 
@@ -107,6 +108,9 @@ export function renderDesk(desk) {
   renderIdle(desk);
   renderRinging(ringing, desk.answering);
   renderCallback(callback, desk.cancelling);
+  // While our call-back rings the kiosk, a quiet ringback; cancelling silences it at once.
+  const ringback = desk.ringer.ringback(Boolean(callback && callback.call && !call && !desk.cancelling));
+  $("callback-ringing").dataset.ringback = ringback ? "on" : "off";
   if (call) renderCall(desk);
   if (showEnded) renderEnded(desk.ended);
   $("desk-grid").classList.toggle("has-side", desk.requests.isOpen || Boolean(desk.requests.saved));

@@ -1,5 +1,6 @@
-// The town's queue settings, for supervisors and admins: a dialog that reads
-// GET /api/towns/{town}/settings and saves what changed with one PUT. Each setting is
+// The town's queue settings: a dialog that reads GET /api/towns/{town}/settings and,
+// for supervisors and admins, saves what changed with one PUT; operators read the same
+// dialog with every field disabled and nothing to save. Each setting is
 // labelled and explained in words (docs/queue.md's table). The hub is the authority;
 // the checks here only catch a typo before anything is written, because the hub
 // writes the settings one by one.
@@ -54,6 +55,8 @@ export class QueueSettings {
   constructor({ dialog, toast, onSaved }) {
     this.dialog = dialog;
     this.body = dialog.querySelector(".detail-body");
+    this.title = dialog.querySelector("h2");
+    this.readOnly = false;
     this.toast = toast;
     this.onSaved = onSaved;
     this.town = "";
@@ -66,8 +69,12 @@ export class QueueSettings {
     this.loadError = null;
   }
 
-  async open(town) {
+  /** @param readOnly show the settings without letting them change (operators) */
+  async open(town, { readOnly = false } = {}) {
     this.town = town;
+    this.readOnly = readOnly;
+    this.dialog.dataset.readonly = String(readOnly);
+    this.title.dataset.i18n = readOnly ? "qs.title_read" : "qs.title";
     this.original = null;
     this.loadError = null;
     this.errors.clear();
@@ -103,6 +110,7 @@ export class QueueSettings {
       } else {
         input = h("input", { ...attrs, type: "text", autocomplete: "off", spellcheck: "false" });
       }
+      input.disabled = this.readOnly;
       input.addEventListener("input", () => {
         this.errors.delete(f.name);
         this.renderErrors();
@@ -227,16 +235,19 @@ export class QueueSettings {
   }
 
   render() {
+    this.title.textContent = t(this.title.dataset.i18n);
     if (!this.original) {
       const text = this.loadError ? t("qs.failed", { message: this.loadError.message }) : t("qs.loading");
       this.body.replaceChildren(h("p", { class: `log-note${this.loadError ? " error" : ""}` }, text));
       return;
     }
-    const save = h("button", { type: "submit", class: "btn primary big", "data-testid": "queue-settings-save" });
+    const save = this.readOnly
+      ? null
+      : h("button", { type: "submit", class: "btn primary big", "data-testid": "queue-settings-save" });
     const form = h(
       "form",
       { class: "qs-form", novalidate: true, "data-town": this.town },
-      h("p", { class: "rules" }, t("qs.intro")),
+      h("p", { class: "rules" }, t(this.readOnly ? "qs.intro_read" : "qs.intro")),
       GROUPS.map((g) => {
         const fields = this.fields.filter((f) => f.group === g);
         return fields.length
@@ -244,11 +255,11 @@ export class QueueSettings {
           : null;
       }),
       h("p", { class: "form-error", role: "alert", "data-testid": "queue-settings-error", hidden: true }),
-      h("div", { class: "form-actions" }, save),
+      save ? h("div", { class: "form-actions" }, save) : null,
     );
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
-      this.save();
+      if (!this.readOnly) this.save();
     });
     this.body.replaceChildren(form);
     this.renderErrors();

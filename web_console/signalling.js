@@ -12,7 +12,7 @@ export class Signalling {
   /**
    * @param handlers one function per hub message type (welcome, availability,
    *   presence, ring, ring_stop, callback_ringing, answered, sdp, ice, call_ended,
-   *   error), plus
+   *   team, error), plus
    *   status(state, attempt) with state "connecting" | "open" | "reconnecting",
    *   authLost() when the session is gone, and unknown(msg).
    */
@@ -163,6 +163,9 @@ export class Signalling {
         break;
       case "call_ended":
         h.call_ended(msg);
+        break;
+      case "team":
+        h.team(msg);
         break;
       case "error":
         h.error(msg);

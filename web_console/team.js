@@ -1,14 +1,15 @@
 // 值班情况 (who is on duty), on the desk of supervisors and admins: every operator of
-// the town with their state, missed rings and current call, from GET /api/presence.
-// The hub pushes nothing about other operators yet, so the panel asks again every
-// few seconds while the desk shows (and not while the browser hides the page).
+// the town with their state, missed rings and current call. The hub pushes the town's
+// team (`team`) whenever one of them changes, and once as the socket opens; the panel
+// draws from that. It asks GET /api/presence itself only as a fallback: when the desk
+// comes forward after a long silence, or when 30 s pass without a word from the hub.
 
 import * as api from "./api.js";
 import { h } from "./calllog.js";
 import { clock, parseTime, serverNow, timeOfDay } from "./format.js";
 import { t } from "./i18n.js";
 
-const REFRESH_MS = 2000;
+const FALLBACK_MS = 30000;
 // The summary's order: what needs a supervisor's eye first.
 const ORDER = ["ringing", "busy", "wrap_up", "available", "away", "offline"];
 
@@ -30,37 +31,37 @@ function stateChip(op) {
 export class TeamPanel {
   /**
    * @param openCall function(callId) shows a call's detail
-   * @param towns    function() → town ids an admin may pick from
+   * @param directory what the console has seen (filters.js): its towns, for an admin's pick
+   * @param send     function(msg) → ref, or null when the hub's socket is down
    */
-  constructor({ view, openCall, towns }) {
+  constructor({ view, openCall, directory, send }) {
     const $ = (sel) => view.querySelector(sel);
     this.view = view;
     this.body = $("#team-body");
     this.summary = $("#team-summary");
     this.note = $("#team-note");
     this.townSelect = $("#team-town");
-    this.towns = towns;
+    this.towns = () => [...directory.towns];
+    directory.onChange(() => this.renderTowns()); // a town first seen in the log
+    this.send = send;
     this.operator = null;
     this.town = "";
     this.items = [];
     this.calls = new Map(); // call id -> {kiosk_name, village, kiosk_id}, or null when unknown
     this.visible = false;
     this.timer = null;
-    this.seq = 0;
+    this.seq = 0; // each word (pushed or asked for) is newer than the one before
     this.error = null;
     this.loadedAt = null;
+    this.heardAt = 0; // Date.now() of the last word about this town
     $("#team-refresh").addEventListener("click", () => this.load());
     this.body.addEventListener("click", (ev) => {
       const btn = ev.target.closest("button[data-call-id]");
       if (btn) openCall(btn.dataset.callId);
     });
-    this.townSelect.addEventListener("change", () => {
-      this.town = this.townSelect.value;
-      this.items = [];
-      this.load();
-    });
+    this.townSelect.addEventListener("change", () => this.pick(this.townSelect.value));
     document.addEventListener("visibilitychange", () => {
-      if (document.visibilityState === "visible" && this.visible) this.load();
+      if (document.visibilityState === "visible" && this.visible) this.catchUp();
     });
   }
 
@@ -69,6 +70,7 @@ export class TeamPanel {
     this.town = info ? info.town_id : "";
     this.items = [];
     this.calls.clear();
+    this.heardAt = 0;
     this.setVisible(false);
     this.view.hidden = !this.watching;
   }
@@ -80,21 +82,44 @@ export class TeamPanel {
   /** The desk came forward (true) or went (false). */
   setVisible(visible) {
     this.visible = visible && this.watching;
-    if (this.visible) this.load();
-    else this.stop();
+    if (this.visible) this.catchUp();
+    else clearTimeout(this.timer);
   }
 
-  stop() {
-    clearTimeout(this.timer);
-    this.timer = null;
-    this.seq++; // an answer on its way is no longer wanted
+  /** An admin picks a town: the hub pushes that town's team from now on. */
+  pick(town) {
+    this.town = town;
+    this.items = [];
+    this.heardAt = 0;
+    this.loadedAt = null; // nothing to say about this town until it is heard of
+    this.render();
+    if (!this.send({ type: "watch_team", town_id: town })) this.load();
+  }
+
+  /** The hub's welcome: it watches the operator's own town; another pick is asked again. */
+  connected() {
+    if (this.watching && this.town !== this.operator.town_id) {
+      this.send({ type: "watch_team", town_id: this.town });
+    }
+  }
+
+  /** The hub's `team`. */
+  pushed(msg) {
+    if (!this.watching || msg.town_id !== this.town) return; // an earlier pick's
+    this.show(msg, ++this.seq);
+  }
+
+  /** Ask now unless the hub spoke lately. */
+  catchUp() {
+    if (Date.now() - this.heardAt >= FALLBACK_MS) this.load();
+    else this.schedule();
   }
 
   schedule() {
     clearTimeout(this.timer);
     this.timer = null;
     if (this.visible && this.operator && document.visibilityState === "visible") {
-      this.timer = setTimeout(() => this.load(), REFRESH_MS);
+      this.timer = setTimeout(() => this.load(), Math.max(0, this.heardAt + FALLBACK_MS - Date.now()));
     }
   }
 
@@ -103,17 +128,23 @@ export class TeamPanel {
     clearTimeout(this.timer);
     const seq = ++this.seq;
     try {
-      const data = await api.presence(this.town);
-      if (seq !== this.seq) return;
-      this.items = [...(data.operators || [])].sort((a, b) => a.username.localeCompare(b.username));
-      await this.learnCalls();
-      this.error = null;
-      this.loadedAt = new Date().toISOString();
+      await this.show(await api.presence(this.town), seq);
     } catch (err) {
       if (seq !== this.seq) return;
       this.error = err;
+      this.render();
+      this.schedule();
     }
+  }
+
+  /** Draw the town's team, unless a newer word came while the calls were looked up. */
+  async show(data, seq) {
+    this.heardAt = Date.now();
+    this.items = [...(data.operators || [])].sort((a, b) => a.username.localeCompare(b.username));
+    await this.learnCalls();
     if (seq !== this.seq) return;
+    this.error = null;
+    this.loadedAt = new Date().toISOString();
     this.render();
     this.schedule();
   }
@@ -165,7 +196,7 @@ export class TeamPanel {
         h("span", { class: `chip presence-${s}`, "data-state": s }, t("team.count", { state: t(`presence.${s}`), n })),
       ),
       this.loadedAt
-        ? h("span", { class: "muted small team-updated" }, t("team.updated", { s: REFRESH_MS / 1000, time: timeOfDay(this.loadedAt) }))
+        ? h("span", { class: "muted small team-updated" }, t("team.updated", { time: timeOfDay(this.loadedAt) }))
         : null,
     );
   }
