@@ -35,6 +35,7 @@ class Call:
     hanging_up: bool = False
     resends: int = 0  # messages the hub could not handle just now and that we sent again
     rebuilds: int = 0  # peer connections failed in a row since media last connected
+    operator_lost: bool = False  # the operator's console dropped; they may come back
     counts: FrameCounts = field(default_factory=FrameCounts)
     peer: PeerSession | None = None
     speaker: Speaker | None = None
@@ -57,7 +58,8 @@ class Call:
                 wait = {"estimated_wait_s": self.estimated_wait_s}
                 return Status("queued", self.id, self.position, extra=wait)
             case Phase.CONNECTED:
-                return Status("connected", self.id)
+                lost = {"operator_lost": True} if self.operator_lost else {}
+                return Status("connected", self.id, extra=lost)
             case Phase.ANSWERED:
                 return None
 

@@ -40,10 +40,13 @@ from yijian.protocol import (
     IncomingCall,
     KioskWelcome,
     MediaState,
+    OperatorBack,
+    OperatorLost,
     Pong,
     QueuePosition,
     Rated,
     Rating,
+    RestartMedia,
     Sdp,
     SessionDescription,
 )
@@ -117,7 +120,7 @@ class Controller:
         self._rating_window_s = rating_window_s
         self._rateable: tuple[str, float] | None = None  # (call id, until loop time)
         self._ice_servers: list[IceServer] = []
-        self._last: tuple[str, str | None, int | None, str | None] | None = None
+        self._last: tuple[str, str | None, int | None, str | None, bool | None] | None = None
         self.online = False
         self.stopping = False
         self.call: Call | None = None
@@ -154,8 +157,8 @@ class Controller:
             case Rebuild(peer=peer):
                 call = self.call
                 if call is not None and call.peer is peer and not call.hanging_up:
-                    logger.info("call %s: media failed; offering a new connection", call.id)
-                    await self._ensure_media(call, offer_lost=True)
+                    logger.info("call %s: offering a new connection", call.id)
+                    await self._ensure_media(call, offer_lost=True, force=True)
             case _:
                 logger.warning("unhandled kiosk event %r", event)
 
@@ -252,6 +255,22 @@ class Controller:
                     await self._finish(call, reason=reason, call_status=status)
                 else:
                     logger.info("call %s ended (%s), not ours any more", call_id, reason)
+            case OperatorLost(call_id=call_id, grace_s=grace_s):
+                if call is not None and call.id == call_id:
+                    logger.info("call %s: the operator's console dropped; waiting up to "
+                                "%.0f s for them", call_id, grace_s)  # fmt: skip
+                    call.operator_lost = True
+                    self._publish()
+            case OperatorBack(call_id=call_id):
+                if call is not None and call.id == call_id and call.operator_lost:
+                    logger.info("call %s: the operator is back", call_id)
+                    call.operator_lost = False
+                    self._publish()
+            case RestartMedia(call_id=call_id):
+                if call is not None and call.id == call_id and call.peer is not None:
+                    call.operator_lost = False
+                    await self._rebuild_soon(call, "the operator's side has no connection")
+                    self._publish()
             case ErrorMsg(code=code, message=text, ref=ref):
                 logger.warning("hub error %s: %s (ref %s)", code, text, ref)
                 if call is not None and code in RESEND_CODES and ref in (call.key, call.id):
@@ -334,9 +353,9 @@ class Controller:
 
     # --- media ----------------------------------------------------------------------
 
-    async def _ensure_media(self, call: Call, *, offer_lost: bool) -> None:
-        """Offer a fresh peer connection unless the current one still serves."""
-        if call.media_serves(offer_lost=offer_lost):
+    async def _ensure_media(self, call: Call, *, offer_lost: bool, force: bool = False) -> None:
+        """Offer a fresh peer connection unless (``force`` aside) the current one serves."""
+        if not force and call.media_serves(offer_lost=offer_lost):
             return
         assert call.id is not None
         if call.peer is not None:
@@ -381,14 +400,21 @@ class Controller:
             # town's media_grace_s.
             call.phase = Phase.ANSWERED
             await self._report_media(call, "failed")
-            call.rebuilds += 1
-            if call.rebuilds == 1:
-                logger.info("call %s: media failed; offering a new connection", call.id)
-                return await self._ensure_media(call, offer_lost=True)
-            pause = min(REBUILD_MAX_S, REBUILD_FIRST_S * 2 ** (call.rebuilds - 2))
-            pause *= random.uniform(0.5, 1.0)
-            logger.info("call %s: media failed again; a new connection in %.1f s", call.id, pause)
-            asyncio.get_running_loop().call_later(pause, self._post, Rebuild(peer))
+            await self._rebuild_soon(call, "media failed")
+
+    async def _rebuild_soon(self, call: Call, why: str) -> None:
+        """A new peer connection and offer: at once the first time, then after a
+        jittered pause doubling with each failure in a row (a blocked path, or a far
+        side that keeps failing, must not make the two sides spin)."""
+        assert call.peer is not None
+        call.rebuilds += 1
+        if call.rebuilds == 1:
+            logger.info("call %s: %s; offering a new connection", call.id, why)
+            return await self._ensure_media(call, offer_lost=True, force=True)
+        pause = min(REBUILD_MAX_S, REBUILD_FIRST_S * 2 ** (call.rebuilds - 2))
+        pause *= random.uniform(0.5, 1.0)
+        logger.info("call %s: %s again; a new connection in %.1f s", call.id, why, pause)
+        asyncio.get_running_loop().call_later(pause, self._post, Rebuild(call.peer))
 
     async def _report_media(self, call: Call, state: Literal["connected", "failed"]) -> None:
         assert call.id is not None
@@ -427,7 +453,9 @@ class Controller:
 
     def _emit(self, status: Status) -> None:
         """Say a state when it differs from the last thing said (``ended`` always)."""
-        key = (status.state, status.call_id, status.position, status.extra.get("incoming_call"))
+        extra = status.extra
+        key = (status.state, status.call_id, status.position, extra.get("incoming_call"),
+               extra.get("operator_lost"))  # fmt: skip
         if key != self._last or status.state == "ended":
             self._last = key
             self._publish_to(status)

@@ -15,15 +15,18 @@ from yijian.protocol import (
     Ice,
     IncomingCall,
     KioskWelcome,
+    OperatorBack,
+    OperatorLost,
     Pong,
     QueuePosition,
     Rated,
+    RestartMedia,
     Sdp,
 )
 
 HubMessage = Annotated[
     KioskWelcome | CallQueued | QueuePosition | CallAnswered | Sdp | Ice | CallEnded | Pong
-    | ErrorMsg | Rated | IncomingCall,
+    | ErrorMsg | Rated | IncomingCall | OperatorLost | OperatorBack | RestartMedia,
     Field(discriminator="type"),
 ]  # fmt: skip
 _hub_message = TypeAdapter[HubMessage](HubMessage)

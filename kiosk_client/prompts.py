@@ -17,6 +17,7 @@ PRESS_TO_CALL = "请按按钮呼叫镇里"
 CALLING_AHEAD = "正在呼叫，您前面还有 {ahead} 位，请稍候"
 CALLING_NEXT = "正在呼叫，马上就好，请稍候"
 CONNECTED = "已接通，请对着屏幕说话"
+OPERATOR_LOST = "镇里的网络断了一下，正在重新接通，请稍候"
 ENDED = "通话结束，谢谢"
 RATE = "通话结束，谢谢。对这次服务满意吗？请按“满意”或“不满意”"
 CALL_YOU_BACK = "现在暂时无人接听，镇里会尽快给您回电"
@@ -40,6 +41,8 @@ def words_for(status: Status) -> str:
             return CALLING_AHEAD.format(ahead=status.position - 1) + about
         case "queued":
             return CALLING_NEXT
+        case "connected" if status.extra.get("operator_lost"):
+            return OPERATOR_LOST
         case "connected":
             return CONNECTED
         case "ended" if status.extra.get("call_status") == "unanswered":

@@ -44,8 +44,7 @@ class Consoles:
         await self.hub.presence.connect(op.username, conn.id)
         call = await self.hub.calls.live_call_of_operator(op.username)
         if call is not None:
-            await self.hub.timers.cancel("grace_op", call.id)
-            await self.hub.calls.set_operator_conn(call.id, conn.id)
+            await self.hub.operator_returned(call, conn.id)
             conn.call_id = call.id
         presence = await self.hub.presence.get(op.username)
         conn.availability = presence.availability
@@ -70,8 +69,7 @@ class Consoles:
         gone = await self.hub.presence.disconnect(op.username, conn.id)
         call = await self.hub.calls.live_call_of_operator(op.username)
         if call is not None and call.operator_conn == conn.id:
-            settings = await self.hub.towns.settings(call.town_id)
-            await self.hub.timers.set_in(settings.grace_s, "grace_op", call.id)
+            await self.hub.operator_dropped(call)
         if gone:  # no console left: a ring for them must move on at once
             await self.hub.dispatcher.dispatch(op.town_id)
         await self.hub.bus.publish(keys.operator_channel(op.username), {"kind": "sync"})

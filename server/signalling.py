@@ -203,10 +203,29 @@ class SignallingHub:
         if state == "connected":
             await self.timers.cancel("assign", call.id)
             await self.timers.cancel("media", call.id)
-        elif state == "failed":
+        elif state in ("failed", "closed"):
             settings = await self.towns.settings(call.town_id)
             due = now_ms() + int(settings.media_grace_s * 1000)
             await self.calls.redis.zadd(keys.TIMERS, {f"media|{call.id}": due}, nx=True)
+            if by != "kiosk":  # the kiosk offers, so the kiosk must build anew
+                restart = p.RestartMedia(call_id=call.id).model_dump()
+                await self.bus.publish(keys.kiosk_channel(call.kiosk_id), restart)
+
+    async def operator_dropped(self, call: CallRecord) -> None:
+        """The console holding the call is gone: start the operator's grace, tell the kiosk."""
+        settings = await self.towns.settings(call.town_id)
+        due = now_ms() + int(settings.grace_s * 1000)
+        if await self.calls.redis.zadd(keys.TIMERS, {f"grace_op|{call.id}": due}, nx=True):
+            lost = p.OperatorLost(call_id=call.id, grace_s=settings.grace_s).model_dump()
+            await self.bus.publish(keys.kiosk_channel(call.kiosk_id), lost)
+
+    async def operator_returned(self, call: CallRecord, conn_id: str) -> None:
+        """A console of the call's operator (re)joined: it carries the call from now."""
+        came_back = await self.calls.redis.zrem(keys.TIMERS, f"grace_op|{call.id}")
+        await self.calls.set_operator_conn(call.id, conn_id)
+        if came_back:
+            back = p.OperatorBack(call_id=call.id).model_dump()
+            await self.bus.publish(keys.kiosk_channel(call.kiosk_id), back)
 
     async def end_call(
         self, call: CallRecord, *, reason: str, by: str,

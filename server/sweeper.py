@@ -148,7 +148,7 @@ class Sweeper:
         if call.status == "connected" and call.operator:
             presence = await hub.presence.get(call.operator)
             if not presence.alive:
-                await self._start_grace(f"grace_op|{call.id}", now, settings.grace_s)
+                await hub.operator_dropped(call)
 
     async def _start_grace(self, member: str, now: int, grace_s: float) -> None:
         await self.hub.calls.redis.zadd(keys.TIMERS, {member: now + int(grace_s * 1000)}, nx=True)

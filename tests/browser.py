@@ -74,5 +74,6 @@ async def console(
 
     yield open_console
     for i, page in enumerate(pages):
-        await page.screenshot(path=str(artifacts / f"{request.node.name}-{i}.png"))
+        if not page.is_closed():  # a test may close a tab itself
+            await page.screenshot(path=str(artifacts / f"{request.node.name}-{i}.png"))
         await page.context.close()

@@ -50,7 +50,7 @@ NO_PATH_JS = """() => {
   };
 }"""
 RETRY_LINE = re.compile(r"no connection to the hub \(.*\); retrying in (\d+\.\d) s")
-REBUILD_LINE = re.compile(r"media failed again; a new connection in (\d+\.\d) s")
+REBUILD_LINE = re.compile(r"again; a new connection in (\d+\.\d) s")
 
 
 async def inbound(page: Page) -> dict[str, Any]:
@@ -327,3 +327,35 @@ async def test_signalling_lost_in_a_call_leaves_media_flowing_and_the_kiosk_come
     assert (call["status"], [e["type"] for e in call["events"]].count("ended")) == (
         "completed", 1,
     )  # fmt: skip
+
+
+async def test_an_operators_tab_closed_mid_call_and_reopened_resumes_on_a_new_connection(
+    make_town: Callable[..., Awaitable[Town]],
+    console: Callable[[str], Awaitable[Page]],
+    kiosk_process: Callable[..., KioskProcess],
+    login: Callable[[str], Awaitable[httpx.AsyncClient]],
+) -> None:
+    """The kiosk is told the operator dropped (its screen says so), and when the
+    operator opens the console again within grace_s the call carries on: the new page
+    asks for an offer and the kiosk builds a new connection under the same call."""
+    town = await make_town(kiosks=1, operators=1, grace_s=20)
+    page, villager, call_id = await call_in_progress(town, console, kiosk_process)
+    await page.close()
+    lost = await villager.wait_for(lambda s: bool(s.get("operator_lost")))
+    again = await console(town.operators[0])
+    back = await villager.wait_for(lambda s: s["state"] == "connected" and "operator_lost" not in s)
+    await expect(again.get_by_test_id("media-state")).to_have_attribute(
+        "data-state", "connected", timeout=MS
+    )
+    resumed = await media_grows(again, None)
+    await again.get_by_test_id("hangup-call").click()
+    ended = await villager.wait_state("ended")
+    http = await login(town.operators[0])
+    call = (await http.get(f"/api/calls/{call_id}")).json()
+    types = [e["type"] for e in call["events"]]
+
+    assert (lost["state"], lost["call_id"], back["call_id"]) == ("connected", call_id, call_id)
+    assert resumed["state"] == "connected"
+    assert (ended["call_status"], call["status"]) == ("completed", "completed")
+    assert "requeued" not in types and types.count("answered") == 1 and types.count("ended") == 1
+    assert by_kiosk(call)[-1] == "media_connected"

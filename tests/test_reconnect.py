@@ -93,13 +93,20 @@ async def test_an_operator_back_within_the_grace_finds_the_call(quick_hub, make_
     await operator.send({"type": "answer", "call_id": call_id})
     await operator.recv_type("answered")
     await operator.close()
+    lost = await kiosk.recv_type("operator_lost")
     operator, welcome = await operator_on(quick_hub, town.operators[0])
+    back = await kiosk.recv_type("operator_back")
+    # the new console has no peer connection: it asks, and the kiosk is told to offer
+    await operator.send({"type": "media_state", "call_id": call_id, "state": "failed"})
+    restart = await kiosk.recv_type("restart_media")
     await asyncio.sleep(GRACE_S * 2)
     await operator.send({"type": "hangup", "call_id": call_id})
     ended = await operator.recv_type("call_ended")
     await operator.close()
     await kiosk.close()
     assert welcome["call"]["id"] == call_id
+    assert (lost["call_id"], lost["grace_s"]) == (call_id, GRACE_S)
+    assert back["call_id"] == restart["call_id"] == call_id
     assert (ended["status"], ended["reason"]) == ("completed", "operator_hangup")
 
 

@@ -35,6 +35,12 @@ export class CallMedia {
     this.iceServers = Array.isArray(servers) ? servers : [];
   }
 
+  /** This side has no working connection for the call (after a reload or a lost
+   * socket): the hub asks the kiosk, which makes the offers, for a new one. */
+  requestOffer(callId) {
+    this.send({ type: "media_state", call_id: callId, state: "failed" });
+  }
+
   /** Make `callId` the current call (null for none). */
   setCall(callId) {
     if (this.callId !== callId) this.closePc();

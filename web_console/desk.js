@@ -241,14 +241,19 @@ export class Desk {
       this.callback = null;
     }
     if (call && (!this.call || this.call.id !== call.id)) {
+      // A reloaded or reopened console: no peer connection yet; the kiosk offers anew.
       this.startCall(call, parseTime(call.answered_at) ?? serverNow());
       if (!this.requests.isOpen || this.requests.call.id !== call.id) this.requests.open(call);
+      this.media.requestOffer(call.id);
     } else if (call) {
       this.call = { ...this.call, ...call };
-      // Media is peer to peer and may have outlived the socket; if not, the kiosk
-      // sends a new offer.
+      // Media is peer to peer and may have outlived the socket; if not, ask the kiosk
+      // for a new offer (the last one may have gone with the socket).
       const pc = this.media.pc;
-      if (!pc || pc.connectionState !== "connected") this.mediaState = "waiting";
+      if (!pc || pc.connectionState !== "connected") {
+        this.mediaState = "waiting";
+        this.media.requestOffer(call.id);
+      }
     } else if (this.call) {
       // It ended while we were away from the hub.
       this.callEnded({ call_id: this.call.id, status: "completed", reason: null });

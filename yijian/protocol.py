@@ -244,6 +244,30 @@ class CallAnswered(_Msg):
     operator: str
 
 
+class OperatorLost(_Msg):
+    """To the kiosk: the operator's console dropped mid-call. The media may carry on;
+    the operator has ``grace_s`` to come back before the call goes back to the queue."""
+
+    type: Literal["operator_lost"] = "operator_lost"
+    call_id: str
+    grace_s: float
+
+
+class OperatorBack(_Msg):
+    """To the kiosk: the operator's console is back on the call."""
+
+    type: Literal["operator_back"] = "operator_back"
+    call_id: str
+
+
+class RestartMedia(_Msg):
+    """To the kiosk: the operator's side has no working peer connection (its console
+    came back without one, or it failed): offer a new one now, under the same call."""
+
+    type: Literal["restart_media"] = "restart_media"
+    call_id: str
+
+
 class Availability(_Msg):
     type: Literal["availability"] = "availability"
     state: Literal["available", "away"]
