@@ -323,3 +323,22 @@ async def test_the_console_learns_the_towns_clock_and_an_admin_every_town(
         {"id": town.id, "name": f"测试镇 {town.id}"}
     ]
     assert town.id in {t["id"] for t in (await root.get("/api/towns")).json()["items"]}
+
+
+async def test_a_kiosk_hanging_up_stops_the_ring_on_every_tab_of_every_operator(
+    make_town, kiosk_ws, operator_ws
+):
+    town = await make_town(operators=2)
+    tabs = [
+        await ready_operator(operator_ws, town.operators[0]),
+        await ready_operator(operator_ws, town.operators[0]),  # the same operator, a 2nd tab
+        await ready_operator(operator_ws, town.operators[1]),
+    ]
+    kiosk = await ready_kiosk(kiosk_ws, next(iter(town.kiosks.values())))
+    call_id = (await press(kiosk, "hang-up-ringing-1"))["call_id"]
+    for tab in tabs:
+        assert (await tab.recv_type("ring"))["call"]["id"] == call_id
+    await kiosk.send({"type": "hangup", "call_id": call_id})
+    assert (await kiosk.recv_type("call_ended"))["status"] == "abandoned"
+    stops = [await tab.recv_type("ring_stop") for tab in tabs]
+    assert [(s["call_id"], s["reason"]) for s in stops] == [(call_id, "ended")] * 3
