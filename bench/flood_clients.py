@@ -120,6 +120,7 @@ class Console(Reader):
         self.won = 0
         self.ready = asyncio.Event()
         self._pongs: dict[str, asyncio.Future[float]] = {}
+        self.stops: dict[str, float] = {}  # call id -> when its ring stopped here
         super().__init__(socket)
         self._pinger = asyncio.create_task(self._ping())
 
@@ -143,6 +144,7 @@ class Console(Reader):
                     await self.send({"type": "answer", "call_id": call_id})
             case "ring_stop" if message["call_id"] == self.ringing:
                 self.ringing = None
+                self.stops[message["call_id"]] = at
             case "answered":
                 self.ringing = None
                 self.won += 1

@@ -33,6 +33,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -67,6 +69,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--operators", type=int, default=8)
     ap.add_argument("--window-s", type=float, default=1.0, help="the flood's presses span this")
     ap.add_argument("--head-calls", type=int, default=100, help="presses into an empty queue")
+    ap.add_argument("--ring-stops", type=int, default=50, help="calls hung up while ringing")
     ap.add_argument("--hold-s", type=float, default=10.0, help="how long idle kiosks are held")
     ap.add_argument("--drain-timeout-s", type=float, default=600.0)
     ap.add_argument("--real-secrets", action="store_true", help="hash every secret for real")
@@ -106,6 +109,23 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             redis.stop()
 
 
+def rings_for(call_id: str, console: Console) -> bool:
+    return console.ringing == call_id
+
+
+def stopped_for(call_id: str, console: Console) -> bool:
+    return call_id in console.stops
+
+
+async def until(check: Callable[[], bool]) -> None:
+    """Poll ``check`` every 5 ms, for at most WAIT_S."""
+    deadline = time.perf_counter() + WAIT_S
+    while not check():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the bench waited too long for the hub")
+        await asyncio.sleep(0.005)
+
+
 class Bench:
     def __init__(
         self, args: argparse.Namespace, hub: HubProcess, relay: Relay, redis_url: str
@@ -125,6 +145,7 @@ class Bench:
             await self.hold_idle_kiosks()
             await self.floor()
             await self.head_calls()
+            await self.ring_stops()
             await self.flood()
         finally:
             for client in [*self.kiosks, *self.consoles]:
@@ -244,6 +265,33 @@ class Bench:
             self.figure(f"head_press_to_ring_{name}_ms", percentile(latencies, q),
                         percentile(self.floor_one, q),
                         f"press-to-ring {name}, one call at a time")  # fmt: skip
+
+    async def ring_stops(self) -> None:
+        """A call rings every console; its kiosk hangs up: how long until the last
+        console's ring stops (the hub promises within a second)."""
+        for console in self.consoles:
+            console.answering = False
+        latencies = []
+        for i in range(self.args.ring_stops):
+            kiosk = self.kiosks[(i * 7919 + 1) % len(self.kiosks)]
+            await self.press(kiosk)
+            await asyncio.wait_for(kiosk.queued.wait(), WAIT_S)
+            call_id = kiosk.call_id
+            assert call_id is not None, f"{kiosk.id}: {kiosk.replies}"
+            await until(partial(self.every_console, partial(rings_for, call_id)))
+            hung_up = time.perf_counter()
+            await kiosk.send({"type": "hangup", "call_id": call_id})
+            await asyncio.wait_for(kiosk.ended.wait(), WAIT_S)
+            await until(partial(self.every_console, partial(stopped_for, call_id)))
+            latencies.append((max(c.stops[call_id] for c in self.consoles) - hung_up) * 1000)
+        for q, name in ((0.5, "p50"), (0.99, "p99")):
+            self.figure(f"ring_stop_{name}_ms", percentile(latencies, q),
+                        percentile(self.floor_one, q),
+                        f"hang-up to the last ring stopped ({len(self.consoles)} consoles), "
+                        f"{name}")  # fmt: skip
+
+    def every_console(self, check: Callable[[Console], bool]) -> bool:
+        return all(check(console) for console in self.consoles)
 
     async def press(self, kiosk: Kiosk) -> None:
         self.presses += 1
