@@ -18,22 +18,19 @@ import asyncio
 import contextlib
 import secrets
 import shutil
-import signal
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from server.accounts import Accounts
-from server.redis_conn import EmbeddedRedis
 from server.towns import Towns
 from tests.support import WsClient
-from tools.review_shots import CHROMIUM, TIMEZONE, VIEWPORT, start_hub
+from tools.review_shots import CHROMIUM, TIMEZONE, VIEWPORT
+from tools.stage import stage
 
 PASSWORD = "yijian-demo"
 MS = 15_000
@@ -298,25 +295,16 @@ def main() -> int:
     parser.add_argument("--lang", action="append", choices=list(NAMES), help="only these")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    folder = Path(tempfile.mkdtemp(prefix="yijian-queue-shots-"))
-    redis_server = EmbeddedRedis(folder)
-    redis_server.start()
-    hub: Any = None
-    try:
-        hub, base = start_hub(redis_server.url, folder / "hub.log")
-        for path in asyncio.run(shoot(base, redis_server.url, args.out, args.lang or list(NAMES))):
-            print(path)
-    except Exception:
-        shutil.copyfile(folder / "hub.log", args.out / "hub.log")
-        print(f"the hub's log is in {args.out / 'hub.log'}", file=sys.stderr)
-        raise
-    finally:
-        if hub is not None and hub.poll() is None:
-            hub.terminate()
-            hub.wait(timeout=15)
-        redis_server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+    with stage("yijian-queue-shots-") as scratch:
+        try:
+            base = scratch.start_hub()
+            langs = args.lang or list(NAMES)
+            for path in asyncio.run(shoot(base, scratch.redis_url, args.out, langs)):
+                print(path)
+        except Exception:
+            shutil.copyfile(scratch.hub_log, args.out / "hub.log")
+            print(f"the hub's log is in {args.out / 'hub.log'}", file=sys.stderr)
+            raise
     return 0
 
 

@@ -14,57 +14,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
-import signal
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-import httpx
 import redis.asyncio as aioredis
 from playwright.async_api import Page, ViewportSize, async_playwright
 
-from server.redis_conn import EmbeddedRedis
 from tools.demo_history import seed
+from tools.stage import stage
 
-ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("YIJIAN_CHROMIUM", "/usr/bin/chromium")
 VIEWPORT: ViewportSize = {"width": 1366, "height": 900}
 TIMEZONE = "Asia/Shanghai"  # the town's
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_hub(redis_url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "yijian.cli", "serve", "--host", "127.0.0.1",
-             "--port", str(port), "--redis-url", redis_url],
-            stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
-        )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the hub exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    proc.terminate()
-    raise RuntimeError("the hub did not start")
 
 
 async def settle(page: Page) -> None:
@@ -171,34 +135,20 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="leave the hub running")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    # A plain kill stops the hub and Redis too (the finally below), not only this script.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    folder = Path(tempfile.mkdtemp(prefix="yijian-shots-"))
-    redis_server = EmbeddedRedis(folder)
-    redis_server.start()
-    hub = None
-    try:
-        user, password, count = asyncio.run(seed_into(redis_server.url))
+    with contextlib.suppress(KeyboardInterrupt), stage("yijian-shots-") as scratch:
+        user, password, count = asyncio.run(seed_into(scratch.redis_url))
         print(f"seeded {count} calls into 圣堂镇")
-        hub, base = start_hub(redis_server.url, folder / "hub.log")
+        base = scratch.start_hub()
         for path in asyncio.run(shoot(base, user, password, args.out)):
             print(path)
         if args.readme_image:
             args.readme_image.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(args.out / "dashboard-zh-CN.png", args.readme_image)
             print(f"copied the dashboard to {args.readme_image}")
-        if args.keep:
-            print(f"hub at {base}/ (log in as {user} / {password}), Redis at {redis_server.url}")
+        if args.keep and scratch.hub is not None:
+            print(f"hub at {base}/ (log in as {user} / {password}), Redis at {scratch.redis_url}")
             print("Ctrl-C stops both")
-            hub.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if hub is not None and hub.poll() is None:
-            hub.terminate()
-            hub.wait(timeout=15)
-        redis_server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+            scratch.hub.wait()
     return 0
 
 
