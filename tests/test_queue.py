@@ -342,3 +342,29 @@ async def test_a_kiosk_hanging_up_stops_the_ring_on_every_tab_of_every_operator(
     assert (await kiosk.recv_type("call_ended"))["status"] == "abandoned"
     stops = [await tab.recv_type("ring_stop") for tab in tabs]
     assert [(s["call_id"], s["reason"]) for s in stops] == [(call_id, "ended")] * 3
+
+
+async def test_overflow_chains_through_tiers_and_every_tier_keeps_ringing(
+    make_town, kiosk_ws, operator_ws, login
+):
+    county = await make_town(kiosks=0)
+    middle = await make_town(kiosks=0, overflow_to=county.id, overflow_after_s=0.5)
+    home = await make_town(overflow_to=middle.id, overflow_after_s=0.5)
+    at_home = await ready_operator(operator_ws, home.operators[0], available=False)
+    in_middle = await ready_operator(operator_ws, middle.operators[0], available=False)
+    at_county = await ready_operator(operator_ws, county.operators[0])
+    kiosk = await ready_kiosk(kiosk_ws, next(iter(home.kiosks.values())))
+    call_id = (await press(kiosk, "overflow-chain-1"))["call_id"]
+
+    assert (await at_county.recv_type("ring"))["call"]["id"] == call_id  # two tiers on
+    for console in (at_home, in_middle):  # still first in line at home and in the middle
+        await console.send({"type": "set_availability", "state": "available"})
+        assert (await console.recv_type("ring"))["call"]["id"] == call_id
+    await in_middle.send({"type": "answer", "call_id": call_id})
+    await in_middle.recv_type("answered")
+    stops = [await c.recv_type("ring_stop") for c in (at_home, at_county)]
+    call = await call_detail(login, home.operators[0], call_id)
+    overflowed = [e["town"] for e in call["events"] if e["type"] == "overflowed"]
+    assert overflowed == [middle.id, county.id]
+    assert [s["call_id"] for s in stops] == [call_id, call_id]
+    assert (call["status"], call["operator"]) == ("connected", middle.operators[0])
