@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+from server import calls as calls_module
+from server import keys
 from tests.conftest import event_types
 from tests.support import TIMEOUT
 
@@ -368,3 +370,27 @@ async def test_overflow_chains_through_tiers_and_every_tier_keeps_ringing(
     assert overflowed == [middle.id, county.id]
     assert [s["call_id"] for s in stops] == [call_id, call_id]
     assert (call["status"], call["operator"]) == ("connected", middle.operators[0])
+
+
+async def test_the_estimated_wait_follows_the_towns_recent_answers(
+    make_town, kiosk_ws, operator_ws, redis
+):
+    """Place x the recent interval between answers in the town, at most max_wait_s;
+    none until the town has answered twice."""
+    town = await make_town(kiosks=3, max_wait_s=25)
+    first, second, third = town.kiosks.values()
+    operator = await ready_operator(operator_ws, town.operators[0], available=False)
+    told = [await press(await ready_kiosk(kiosk_ws, first), "estimate-none-1")]
+    now = calls_module.now_ms()
+    await redis.rpush(keys.town_answers(town.id), now, now - 10_000, now - 20_000)  # every 10 s
+    told += [await press(await ready_kiosk(kiosk_ws, k), f"estimate-{i}") for i, k in
+             enumerate((second, third))]  # fmt: skip
+    await operator.send({"type": "set_availability", "state": "available"})
+    await operator.send({"type": "answer", "call_id": told[0]["call_id"]})
+    await operator.recv_type("answered")
+    recorded = await redis.lrange(keys.town_answers(town.id), 0, -1)
+
+    assert [(t["position"], t.get("estimated_wait_s")) for t in told] == [
+        (1, None), (2, 20), (3, 25)  # 20 s; 30 s capped at max_wait_s
+    ]  # fmt: skip
+    assert len(recorded) == 4 and int(recorded[0]) >= now  # the answer just made
