@@ -1,6 +1,8 @@
 // The 诉求 (requests) tab: every tracked request, newest first, narrowed by the shared
-// filter bar and paged with "load more". Overdue requests carry a red 已超期 tag. A
-// click opens the request (requestview.js); the export links take the same filters.
+// filter bar and paged with "load more". Open call-backs (missed calls someone must
+// return) are pinned on top while no filter is set. Overdue requests carry a red
+// 已超期 tag. A click opens the request (requestview.js); the export links take the
+// same filters.
 
 import { exportUrl, listRequests } from "./api.js";
 import { h } from "./calllog.js";
@@ -10,6 +12,7 @@ import { PagedView, Pager } from "./pager.js";
 import { callbackTag, overdueTag, requestStatusChip, satisfactionChip } from "./requestparts.js";
 
 const PAGE_SIZE = 50;
+const PINNED_MAX = 50;
 
 export class RequestList extends PagedView {
   /**
@@ -30,6 +33,7 @@ export class RequestList extends PagedView {
     this.filters = filters;
     this.directory = directory;
     this.onOpen = onOpen;
+    this.pinned = []; // open call-backs, shown first
     this.pager = new Pager({
       fetch: ({ cursor }) => listRequests({ ...filters.params("requests"), limit: PAGE_SIZE, cursor }),
       onItems: (items) => directory.learn(items),
@@ -57,13 +61,29 @@ export class RequestList extends PagedView {
     this.filters.attach("requests", this.slot);
   }
 
+  async refresh() {
+    this.pinned = await this.openCallbacks();
+    await super.refresh();
+  }
+
+  /** The town's open call-backs, oldest waiting first; none while a filter is set. */
+  async openCallbacks() {
+    if (this.filters.active("requests")) return [];
+    try {
+      const page = await listRequests({ kind: "callback", status: "open", limit: PINNED_MAX });
+      return (page.items || []).reverse();
+    } catch {
+      return []; // the list below still shows them, in date order
+    }
+  }
+
   /** Replace one request in place after an edit, without losing the page. */
   updated(item) {
     const i = this.items.findIndex((r) => r.id === item.id);
-    if (i >= 0) {
-      this.items[i] = { ...this.items[i], ...item };
-      this.render();
-    }
+    if (i >= 0) this.items[i] = { ...this.items[i], ...item };
+    const p = this.pinned.findIndex((r) => r.id === item.id);
+    if (p >= 0) this.pinned[p] = { ...this.pinned[p], ...item };
+    if (i >= 0 || p >= 0) this.render();
   }
 
   renderExports() {
@@ -76,12 +96,16 @@ export class RequestList extends PagedView {
   }
 
   render() {
-    this.tbody.replaceChildren(...this.items.map((r) => this.row(r)));
+    const pinned = new Set(this.pinned.map((r) => r.id));
+    this.tbody.replaceChildren(
+      ...this.pinned.map((r) => this.row(r, true)),
+      ...this.items.filter((r) => !pinned.has(r.id)).map((r) => this.row(r, false)),
+    );
     this.renderNote();
     this.renderExports();
   }
 
-  row(r) {
+  row(r, pinned) {
     const none = t("detail.none");
     const place = [r.village, r.kiosk_name || r.kiosk_id].filter(Boolean);
     const summary = r.summary
@@ -94,7 +118,8 @@ export class RequestList extends PagedView {
         "data-request-id": r.id,
         "data-status": r.status,
         "data-overdue": r.overdue ? "true" : "false",
-        class: `request-row${r.overdue ? " overdue" : ""}`,
+        "data-pinned": pinned ? "true" : "false",
+        class: `request-row${r.overdue ? " overdue" : ""}${pinned ? " pinned" : ""}`,
         tabindex: 0,
       },
       h("td", { class: "nowrap number" }, r.number || r.id),
