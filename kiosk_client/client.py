@@ -14,7 +14,8 @@ from collections.abc import Callable
 
 from kiosk_client.button import Button
 from kiosk_client.connection import Backoff, HubConnection
-from kiosk_client.controller import Controller, Event, Press, StopRequested
+from kiosk_client.controller import Controller
+from kiosk_client.events import Event, Press, StopRequested
 from kiosk_client.media import MediaSource
 from kiosk_client.settings import KioskSettings
 from kiosk_client.status import Status

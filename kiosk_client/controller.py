@@ -6,100 +6,50 @@ ever race over the call. The call lives on across signalling outages: a queued
 call is resumed from the hub's ``welcome``, a connected one keeps its media (it
 flows peer to peer) or, when the kiosk lost its peer connection, offers anew
 under the same call id.
+
+Its events are in ``events``. It owns a ``media_control.MediaControl`` (the peer
+connection and its rebuilds), an ``outbox.Outbox`` (messages to the hub, sent again
+after a passing hub error), a ``rating.RatingWindow`` and a ``status.Announcer``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Literal
 
-from aiortc.exceptions import InvalidAccessError, InvalidStateError
 from pydantic import BaseModel
 
 from kiosk_client.call import Call, Phase
-from kiosk_client.connection import ConnectionEvent, Inbound, Offline, Online
-from kiosk_client.media import MediaSource, MediaUnavailable
+from kiosk_client.connection import Inbound, Offline, Online
+from kiosk_client.events import AutoAnswer, Event, PeerState, Press, Rebuild, Resend, StopRequested
+from kiosk_client.media import MediaSource
+from kiosk_client.media_control import MediaControl
 from kiosk_client.messages import HubMessage
-from kiosk_client.peer import PeerSession
-from kiosk_client.status import Status
+from kiosk_client.outbox import Outbox
+from kiosk_client.rating import RatingWindow
+from kiosk_client.status import Announcer, Status
 from yijian.protocol import (
     CallAnswered,
-    CallbackAnswer,
     CallEnded,
     CallQueued,
-    CallRequest,
     ErrorMsg,
-    Hangup,
     Ice,
-    IceServer,
     IncomingCall,
     KioskWelcome,
-    MediaState,
     OperatorBack,
     OperatorLost,
     Pong,
     QueuePosition,
     Rated,
-    Rating,
     RestartMedia,
     Sdp,
-    SessionDescription,
 )
 
 logger = logging.getLogger(__name__)
 
 CALL_GONE_CODES = frozenset({"call_ended", "call_not_found"})
-# The hub could not handle the message just now (its Redis restarting, a defect):
-# a call request or hang-up is sent again after a jittered, growing pause.
-RESEND_CODES = frozenset({"unavailable", "internal"})
-RESEND_FIRST_S, RESEND_MAX_S = 1.0, 16.0
-# A peer connection that fails again and again (the path is blocked) is rebuilt at
-# once the first time, then after a jittered pause that doubles up to the maximum.
-REBUILD_FIRST_S, REBUILD_MAX_S = 0.5, 8.0
-# What a villager may say (a stdin line) to rate the call just ended.
-RATINGS: dict[str, Literal["satisfied", "unsatisfied"]] = {
-    "满意": "satisfied", "satisfied": "satisfied",
-    "不满意": "unsatisfied", "unsatisfied": "unsatisfied",
-}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Press:
-    text: str = ""  # the stdin line; 满意/不满意 rate the call just ended
-
-
-@dataclass(frozen=True)
-class StopRequested:
-    pass
-
-
-@dataclass(frozen=True)
-class AutoAnswer:
-    call_id: str
-
-
-@dataclass(frozen=True)
-class Resend:
-    ref: str  # the call request's key, or the call id of a hang-up
-
-
-@dataclass(frozen=True)
-class Rebuild:
-    peer: PeerSession  # the failed connection; nothing is done if it was replaced since
-
-
-@dataclass(frozen=True)
-class PeerState:
-    peer: PeerSession
-    state: str
-
-
-Event = ConnectionEvent | Press | StopRequested | PeerState | AutoAnswer | Resend | Rebuild
 
 
 class Controller:
@@ -112,15 +62,12 @@ class Controller:
         speaker_device: str | None,
         rating_window_s: float = 15.0,
     ) -> None:
-        self._send = send
         self._post = post
-        self._publish_to = publish
-        self._media = media
-        self._speaker_device = speaker_device  # None: headless, nothing is played
-        self._rating_window_s = rating_window_s
-        self._rateable: tuple[str, float] | None = None  # (call id, until loop time)
-        self._ice_servers: list[IceServer] = []
-        self._last: tuple[str, str | None, int | None, str | None, bool | None] | None = None
+        self._publish_to = publish  # as is; the call's states go through the announcer
+        self._announcer = Announcer(publish)
+        self._outbox = Outbox(send, post)
+        self._media = MediaControl(send, post, media, speaker_device)
+        self._rating = RatingWindow(rating_window_s)
         self.online = False
         self.stopping = False
         self.call: Call | None = None
@@ -144,21 +91,20 @@ class Controller:
                 if self.call is not None:
                     await self._hang_up(self.call)
             case PeerState(peer=peer, state=state):
-                await self._on_peer_state(peer, state)
+                if await self._media.on_peer_state(self.call, peer, state):
+                    self._publish()
             case AutoAnswer(call_id=call_id):
                 call = self.call
                 if call is not None and call.id == call_id and call.phase is Phase.INCOMING:
                     logger.info("call %s: answering the town's callback", call_id)
                     call.phase = Phase.ANSWERED
-                    await self._send(CallbackAnswer(type="callback_answer", call_id=call_id,
-                                                    accept=True, ref=call_id))  # fmt: skip
+                    await self._outbox.answer_callback(call_id, accept=True)
             case Resend(ref=ref):
-                await self._resend(ref)
+                # Offline, the welcome after the reconnect sends it again instead.
+                if self.call is not None and self.online:
+                    await self._outbox.resend(self.call, ref)
             case Rebuild(peer=peer):
-                call = self.call
-                if call is not None and call.peer is peer and not call.hanging_up:
-                    logger.info("call %s: offering a new connection", call.id)
-                    await self._ensure_media(call, offer_lost=True, force=True)
+                await self._media.on_rebuild(self.call, peer)
             case _:
                 logger.warning("unhandled kiosk event %r", event)
 
@@ -171,7 +117,7 @@ class Controller:
 
     async def _on_welcome(self, welcome: KioskWelcome) -> None:
         self.online = True
-        self._ice_servers = list(welcome.ice_servers)
+        self._media.ice_servers = list(welcome.ice_servers)
         live, call = welcome.call, self.call
         if call is not None and call.id is not None and (live is None or live.id != call.id):
             logger.info("call %s ended while the kiosk was offline", call.id)
@@ -189,7 +135,7 @@ class Controller:
             elif call.hanging_up:
                 return self._drop(call)
             else:
-                await self._request(call)
+                await self._outbox.request(call)
                 return self._publish()
         assert live is not None
         if call.hanging_up:
@@ -197,7 +143,7 @@ class Controller:
         elif live.status == "queued":
             call.phase, call.position = Phase.QUEUED, live.position
         elif live.status == "connected":
-            await self._ensure_media(call, offer_lost=True)
+            await self._media.ensure(call, offer_lost=True)
         self._publish()
 
     async def _on_message(self, message: HubMessage) -> None:
@@ -221,8 +167,7 @@ class Controller:
                     self._publish()
             case IncomingCall(call_id=call_id, auto_answer_s=delay):
                 if call is not None:  # busy with a call of its own
-                    await self._send(CallbackAnswer(type="callback_answer", call_id=call_id,
-                                                    accept=False, ref=call_id))  # fmt: skip
+                    await self._outbox.answer_callback(call_id, accept=False)
                     return
                 call = self._new_call(key=None)
                 call.id, call.phase = call_id, Phase.INCOMING
@@ -239,14 +184,14 @@ class Controller:
                 if call.hanging_up:
                     await self._hang_up(call)
                 else:
-                    await self._ensure_media(call, offer_lost=False)
+                    await self._media.ensure(call, offer_lost=False)
             case Sdp(call_id=call_id, description=description):
                 if call is None or call.id != call_id or call.peer is None:
                     logger.warning("ignoring an sdp %s for call %s", description.type, call_id)
                 elif description.type != "answer":
                     logger.warning("call %s: expected an answer, got an offer", call_id)
                 else:
-                    await self._accept_answer(call, call.peer, description)
+                    await self._media.accept_answer(call, call.peer, description)
             case Ice(call_id=call_id, candidate=candidate):
                 if call is not None and call.id == call_id and call.peer is not None:
                     await call.peer.add_candidate(candidate)
@@ -269,16 +214,12 @@ class Controller:
             case RestartMedia(call_id=call_id):
                 if call is not None and call.id == call_id and call.peer is not None:
                     call.operator_lost = False
-                    await self._rebuild_soon(call, "the operator's side has no connection")
+                    await self._media.rebuild_soon(call, "the operator's side has no connection")
                     self._publish()
             case ErrorMsg(code=code, message=text, ref=ref):
                 logger.warning("hub error %s: %s (ref %s)", code, text, ref)
-                if call is not None and code in RESEND_CODES and ref in (call.key, call.id):
-                    assert ref is not None
-                    call.resends += 1
-                    pause = min(RESEND_MAX_S, RESEND_FIRST_S * 2 ** (call.resends - 1))
-                    pause *= random.uniform(0.5, 1.0)
-                    asyncio.get_running_loop().call_later(pause, self._post, Resend(ref))
+                if call is not None:
+                    self._outbox.resend_later(call, code, ref)
                 if call is not None and code in CALL_GONE_CODES and ref in (call.key, call.id):
                     if call.id is None:
                         self._drop(call)
@@ -299,27 +240,22 @@ class Controller:
     async def _on_press(self, text: str = "") -> None:
         if self.stopping:
             return
-        value = RATINGS.get(text.strip().lower())
-        rateable, self._rateable = self._rateable, None
-        now = asyncio.get_running_loop().time()
-        if value and self.call is None and rateable is not None and now < rateable[1]:
-            logger.info("call %s rated %s", rateable[0], value)
-            await self._send(
-                Rating(type="rating", call_id=rateable[0], value=value, ref=rateable[0])
-            )
+        rated = self._rating.take(text)  # any press closes the rating window
+        if rated is not None and self.call is None:
+            logger.info("call %s rated %s", *rated)
+            await self._outbox.rate(*rated)
             return
         call = self.call
         if call is None:
             call = self._new_call(key=uuid.uuid4().hex)
             logger.info("button pressed: calling the town")
-            await self._request(call)
+            await self._outbox.request(call)
         elif call.phase is Phase.INCOMING and call.id is not None:
             logger.info("button pressed: declining the town's callback")
             if call.auto_answer is not None:
                 call.auto_answer.cancel()
             call.hanging_up = True
-            await self._send(CallbackAnswer(type="callback_answer", call_id=call.id,
-                                            accept=False, ref=call.id))  # fmt: skip
+            await self._outbox.answer_callback(call.id, accept=False)
         elif call.hanging_up or (call.phase is Phase.REQUESTING and call.id is None):
             # mashing: the press before is still on its way; one ticket, one hang-up
             logger.info("button pressed again while the last press is in flight: ignored")
@@ -327,98 +263,11 @@ class Controller:
             logger.info("button pressed: hanging up")
             await self._hang_up(call)
 
-    async def _request(self, call: Call) -> None:
-        assert call.key is not None
-        # Resent with the same key after a reconnect: the hub answers with the same call.
-        await self._send(CallRequest(type="call_request", idempotency_key=call.key, ref=call.key))
-
-    async def _resend(self, ref: str) -> None:
-        """Send again what the hub could not handle, if it still matters. Offline, the
-        welcome after the reconnect does it instead."""
-        call = self.call
-        if call is None or not self.online:
-            return
-        if call.id is None and ref == call.key:
-            logger.info("sending the call request again")
-            await self._request(call)
-        elif call.hanging_up and ref == call.id:
-            logger.info("call %s: sending the hang-up again", call.id)
-            await self._send(Hangup(type="hangup", call_id=call.id, ref=call.id))
-
     async def _hang_up(self, call: Call) -> None:
         call.hanging_up = True
         await call.stop_media()  # stop sending at once; the hub's call_ended follows
         if call.id is not None:  # else: sent when call_queued names the call
-            await self._send(Hangup(type="hangup", call_id=call.id, ref=call.id))
-
-    # --- media ----------------------------------------------------------------------
-
-    async def _ensure_media(self, call: Call, *, offer_lost: bool, force: bool = False) -> None:
-        """Offer a fresh peer connection unless (``force`` aside) the current one serves."""
-        if not force and call.media_serves(offer_lost=offer_lost):
-            return
-        assert call.id is not None
-        if call.peer is not None:
-            logger.info("call %s: replacing the peer connection", call.id)
-        call.phase = Phase.ANSWERED
-        try:
-            local = self._media.open()
-        except MediaUnavailable as exc:
-            logger.error("call %s: %s", call.id, exc)
-            return await self._report_media(call, "failed")
-        offer = await call.new_peer(
-            self._ice_servers, local, self._speaker_device,
-            lambda peer, state: self._post(PeerState(peer, state)),
-        )  # fmt: skip
-        # If the socket is down this is lost; the next welcome makes a new offer.
-        await self._send(Sdp(type="sdp", call_id=call.id, description=offer, ref=call.id))
-
-    async def _accept_answer(
-        self, call: Call, peer: PeerSession, answer: SessionDescription
-    ) -> None:
-        try:
-            await peer.accept_answer(answer)
-        except (ValueError, InvalidStateError, InvalidAccessError) as exc:
-            logger.error("call %s: the operator's answer was refused: %s", call.id, exc)
-            await self._report_media(call, "failed")
-
-    async def _on_peer_state(self, peer: PeerSession, state: str) -> None:
-        call = self.call
-        if call is None or call.peer is not peer or peer.closed or call.hanging_up:
-            return  # a connection already replaced or being torn down
-        if state == "connected":
-            call.phase = Phase.CONNECTED
-            call.rebuilds = 0
-            await self._report_media(call, "connected")
-            self._publish()
-        elif state in ("failed", "closed"):
-            # "failed": ICE lost the path (aioice gives up after ~30 s of failed consent
-            # checks). "closed": the far end closed its side (the browser's DTLS
-            # close_notify) and aiortc closed ours; our own close() is never heard here.
-            # aiortc has no ICE restart: recover with a new connection and a fresh offer
-            # under the same call. The hub ends the call if media stays down for the
-            # town's media_grace_s.
-            call.phase = Phase.ANSWERED
-            await self._report_media(call, "failed")
-            await self._rebuild_soon(call, "media failed")
-
-    async def _rebuild_soon(self, call: Call, why: str) -> None:
-        """A new peer connection and offer: at once the first time, then after a
-        jittered pause doubling with each failure in a row (a blocked path, or a far
-        side that keeps failing, must not make the two sides spin)."""
-        assert call.peer is not None
-        call.rebuilds += 1
-        if call.rebuilds == 1:
-            logger.info("call %s: %s; offering a new connection", call.id, why)
-            return await self._ensure_media(call, offer_lost=True, force=True)
-        pause = min(REBUILD_MAX_S, REBUILD_FIRST_S * 2 ** (call.rebuilds - 2))
-        pause *= random.uniform(0.5, 1.0)
-        logger.info("call %s: %s again; a new connection in %.1f s", call.id, why, pause)
-        asyncio.get_running_loop().call_later(pause, self._post, Rebuild(call.peer))
-
-    async def _report_media(self, call: Call, state: Literal["connected", "failed"]) -> None:
-        assert call.id is not None
-        await self._send(MediaState(type="media_state", call_id=call.id, state=state, ref=call.id))
+            await self._outbox.hang_up(call.id)
 
     # --- the call's life ---------------------------------------------------------------
 
@@ -431,9 +280,8 @@ class Controller:
         await call.release()
         logger.info("call %s ended (%s); frames received: %s", call.id, reason, call.counts)
         if call.id is not None and call_status in ("completed", "failed"):
-            until = asyncio.get_running_loop().time() + self._rating_window_s
-            self._rateable = (call.id, until)  # 满意/不满意 now rates it (idle all the same)
-        self._emit(call.ended(reason, call_status))
+            self._rating.open(call.id)  # 满意/不满意 now rates it (idle all the same)
+        self._announcer.say(call.ended(reason, call_status))
         self._drop(call)
 
     def _drop(self, call: Call) -> None:
@@ -445,17 +293,8 @@ class Controller:
     def _publish(self) -> None:
         call = self.call
         if not self.online:
-            self._emit(Status("offline", call.id if call else None))
+            self._announcer.say(Status("offline", call.id if call else None))
         elif call is None:
-            self._emit(Status("idle"))
+            self._announcer.say(Status("idle"))
         elif (status := call.status()) is not None:
-            self._emit(status)
-
-    def _emit(self, status: Status) -> None:
-        """Say a state when it differs from the last thing said (``ended`` always)."""
-        extra = status.extra
-        key = (status.state, status.call_id, status.position, extra.get("incoming_call"),
-               extra.get("operator_lost"))  # fmt: skip
-        if key != self._last or status.state == "ended":
-            self._last = key
-            self._publish_to(status)
+            self._announcer.say(status)

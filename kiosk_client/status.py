@@ -1,4 +1,5 @@
-"""The kiosk's visible state, and its JSON lines for supervising programs and tests.
+"""The kiosk's visible state, said once per change, and its JSON lines for
+supervising programs and tests.
 
 ``--status-json`` makes standard output a stream of exactly one JSON object per line
 and nothing else (logs go to standard error), flushed at once so a supervising
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
@@ -30,6 +32,22 @@ class Status:
         line.update(self.extra)
         line["ts"] = datetime.now(UTC).isoformat(timespec="milliseconds")
         return line
+
+
+class Announcer:
+    """Says a state when it differs from the last thing said (``ended`` always)."""
+
+    def __init__(self, publish: Callable[[Status], None]) -> None:
+        self._publish = publish
+        self._last: tuple[str, str | None, int | None, str | None, bool | None] | None = None
+
+    def say(self, status: Status) -> None:
+        extra = status.extra
+        key = (status.state, status.call_id, status.position, extra.get("incoming_call"),
+               extra.get("operator_lost"))  # fmt: skip
+        if key != self._last or status.state == "ended":
+            self._last = key
+            self._publish(status)
 
 
 class JsonLines:

@@ -1,0 +1,36 @@
+"""Rating the call just ended: a 满意 or 不满意 line soon after it, sent to the hub."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Literal
+
+Value = Literal["satisfied", "unsatisfied"]
+
+# What a villager may say (a stdin line) to rate the call just ended.
+RATINGS: dict[str, Value] = {
+    "满意": "satisfied", "satisfied": "satisfied",
+    "不满意": "unsatisfied", "unsatisfied": "unsatisfied",
+}  # fmt: skip
+
+
+class RatingWindow:
+    """The call a villager may rate: opened when a call completes or fails, closed by
+    the next press of any kind or when the window has passed."""
+
+    def __init__(self, window_s: float) -> None:
+        self._window_s = window_s
+        self._rateable: tuple[str, float] | None = None  # (call id, until loop time)
+
+    def open(self, call_id: str) -> None:
+        until = asyncio.get_running_loop().time() + self._window_s
+        self._rateable = (call_id, until)
+
+    def take(self, text: str) -> tuple[str, Value] | None:
+        """The call a press rates and how, or None when it rates nothing."""
+        value = RATINGS.get(text.strip().lower())
+        rateable, self._rateable = self._rateable, None
+        now = asyncio.get_running_loop().time()
+        if value and rateable is not None and now < rateable[1]:
+            return rateable[0], value
+        return None
