@@ -1,28 +1,25 @@
-// Wiring: login and logout, the header, the tabs, the hub's socket, toasts.
+// Wiring: login and logout, the header, the tabs, the hub's socket, toasts. The parts
+// wired here live in their own modules (the sign-in form in login.js, the availability
+// switch in availability.js, the tabs in tabs.js).
 
 import * as api from "./api.js";
+import { AvailabilitySwitch } from "./availability.js";
 import { CallMedia } from "./call.js";
 import { Desk } from "./desk.js";
 import { applyI18n, getLang, has, onLangChange, setLang, t } from "./i18n.js";
+import { initLogin, showLoginForm } from "./login.js";
 import { Presence } from "./presence.js";
 import { RequestForm } from "./request.js";
 import { Review } from "./review.js";
 import { Ringer } from "./ringer.js";
 import { Signalling } from "./signalling.js";
+import { Tabs, VIEWS } from "./tabs.js";
 import { TownDesk } from "./towndesk.js";
 
 const $ = (id) => document.getElementById(id);
 const TOAST_MS = 6000;
 
 let operator = null; // {username, town_id, town_name, role} while logged in
-let tab = "desk";
-let stayAvailable = false; // the operator's last confirmed choice, kept across reconnects
-const VIEWS = {
-  desk: "desk-view",
-  log: "log-view",
-  requests: "requests-view",
-  dashboard: "dashboard-view",
-};
 
 // --- toasts and the connection banner ---------------------------------------------
 
@@ -56,7 +53,7 @@ const ringer = new Ringer();
 window.yijian = Object.assign(window.yijian || {}, { ringer }); // for tests
 let desk = null;
 const presence = new Presence({
-  onResume: () => setAvailability("available"),
+  onResume: () => availSwitch.set("available"),
   onChange: () => desk.render(),
 });
 const signalling = new Signalling({
@@ -66,17 +63,13 @@ const signalling = new Signalling({
     presence.reset(); // the hub says the state again right after
     desk.welcome(msg);
     townDesk.connected();
-    renderAvailability();
-    // The hub starts every socket away. A console that was available before its
-    // socket dropped asks to be available again; a freshly opened one stays away.
-    if (stayAvailable && msg.availability !== "available") {
-      send({ type: "set_availability", state: "available" });
-    }
+    availSwitch.render();
+    availSwitch.welcome(msg); // available again after a reconnect, if it was before
   },
   availability: (msg) => {
-    stayAvailable = msg.state === "available";
+    availSwitch.confirmed(msg.state);
     desk.setAvailability(msg.state);
-    renderAvailability();
+    availSwitch.render();
   },
   presence: (msg) => {
     presence.update(msg, Boolean(desk.ringing));
@@ -163,6 +156,7 @@ const requests = new RequestForm({
 });
 
 desk = new Desk({ send, media, ringer, requests, presence, toast, onCallOver: () => log.refresh() });
+const availSwitch = new AvailabilitySwitch({ send, current: () => desk.availability, ringer, presence, toast });
 
 // 值班情况 and the queue settings (towndesk.js).
 const townDesk = new TownDesk({
@@ -181,27 +175,6 @@ function setOperator(info) {
   $("operator-name").textContent = info.username;
 }
 
-function renderAvailability() {
-  const btn = $("availability");
-  const state = desk.availability;
-  btn.dataset.state = state;
-  btn.setAttribute("aria-pressed", String(state === "available"));
-  // The state shows beside it (presence.js); the switch says what a click does.
-  $("avail-label").textContent = t(`avail.action.${state}`);
-  btn.title = t(`avail.${state}`);
-}
-
-function setAvailability(next) {
-  ringer.unlock(); // a click now lets the ring tone sound later
-  if (next === "away") presence.askedAway();
-  if (!send({ type: "set_availability", state: next })) toast(t("error.not_connected"), "error");
-  // The UI follows the hub's `availability` reply, not the click.
-}
-
-$("availability").addEventListener("click", () => {
-  setAvailability(desk.availability === "available" ? "away" : "available");
-});
-
 function renderLangSwitch() {
   for (const btn of document.querySelectorAll(".lang-switch button")) {
     btn.setAttribute("aria-pressed", String(btn.dataset.lang === getLang()));
@@ -212,22 +185,12 @@ for (const btn of document.querySelectorAll(".lang-switch button")) {
   btn.addEventListener("click", () => setLang(btn.dataset.lang));
 }
 
-function showTab(name) {
-  tab = name;
-  for (const [key, id] of Object.entries(VIEWS)) $(id).hidden = key !== name;
-  for (const btn of document.querySelectorAll(".tab")) {
-    btn.setAttribute("aria-selected", String(btn.dataset.tab === name));
-    btn.classList.toggle("active", btn.dataset.tab === name);
-  }
-  townDesk.setVisible(name === "desk"); // 值班情况's fallback asks the hub only while it shows
-}
-
-for (const btn of document.querySelectorAll(".tab")) {
-  btn.addEventListener("click", () => {
-    showTab(btn.dataset.tab);
-    review.shown(btn.dataset.tab);
-  });
-}
+const tabs = new Tabs({
+  // 值班情况's fallback asks the hub only while it shows
+  onShow: (name) => townDesk.setVisible(name === "desk"),
+  onClick: (name) => review.shown(name),
+});
+const showTab = (name) => tabs.show(name);
 
 // --- signing in and out -------------------------------------------------------------
 
@@ -236,18 +199,17 @@ function showLogin() {
   $("town-name").textContent = "";
   $("operator-name").textContent = "";
   $("banner").hidden = true;
-  $("login-view").hidden = false;
-  $("login-form").querySelector("input[name=username]").focus();
+  showLoginForm();
 }
 
 async function signedIn(info) {
   setOperator(info);
-  stayAvailable = false;
+  availSwitch.forget();
   $("login-view").hidden = true;
   for (const id of ["tabs", "availability", "logout"]) $(id).hidden = false;
   townDesk.signedIn(info);
   desk.setAvailability("away");
-  renderAvailability();
+  availSwitch.render();
   showTab("desk");
   signalling.start();
   let config = null;
@@ -261,7 +223,7 @@ async function signedIn(info) {
 }
 
 function signedOut() {
-  stayAvailable = false;
+  availSwitch.forget();
   signalling.stop();
   ringer.silence();
   media.end();
@@ -277,30 +239,7 @@ function signedOut() {
   showLogin();
 }
 
-$("login-form").addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  const form = ev.currentTarget;
-  const err = $("login-error");
-  const submit = form.querySelector("[data-testid=login-submit]");
-  const username = form.username.value.trim();
-  const password = form.password.value;
-  ringer.unlock();
-  err.hidden = true;
-  submit.disabled = true;
-  submit.textContent = t("login.busy");
-  try {
-    const info = await api.login(username, password);
-    form.password.value = "";
-    await signedIn(info);
-  } catch (e) {
-    err.textContent =
-      e.status === 401 ? t("login.bad_credentials") : t("login.failed", { message: e.message });
-    err.hidden = false;
-  } finally {
-    submit.disabled = false;
-    submit.textContent = t("login.submit");
-  }
-});
+initLogin({ beforeLogin: () => ringer.unlock(), onSignedIn: signedIn });
 
 $("logout").addEventListener("click", async () => {
   if (desk.inCall) {
@@ -319,7 +258,7 @@ $("logout").addEventListener("click", async () => {
 
 onLangChange(() => {
   renderLangSwitch();
-  renderAvailability();
+  availSwitch.render();
   showBanner(bannerState);
   presence.render();
   desk.render();
@@ -332,13 +271,13 @@ setInterval(() => {
   desk.tick();
   presence.tick();
   townDesk.tick();
-  if (tab === "log") log.tick();
+  if (tabs.current === "log") log.tick();
 }, 1000);
 
 async function start() {
   applyI18n();
   renderLangSwitch();
-  renderAvailability();
+  availSwitch.render();
   desk.render();
   try {
     await signedIn(await api.me());

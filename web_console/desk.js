@@ -1,6 +1,7 @@
-// The desk: what rings, the call-back ringing a kiosk, the call in progress and how
-// it ended. Holds the call state; app.js feeds it the hub's messages.
+// The desk: what rings, the call-back ringing a kiosk (deskcallback.js), the call in
+// progress and how it ended. Holds the call state; app.js feeds it the hub's messages.
 
+import { CallBack } from "./deskcallback.js";
 import { clock, parseTime, serverNow, since } from "./format.js";
 import { renderDesk } from "./deskview.js";
 import { has, t } from "./i18n.js";
@@ -34,11 +35,7 @@ export class Desk {
     this.hangingUp = false;
     this.ended = null; // {call_id, status, reason, callback} of the call that just ended
     this.soundBlocked = false;
-    // A call-back: {ref, target} until the hub says the kiosk rings, then also `call`
-    // (a CallView) until it answers or the call ends. `target` is what was called back:
-    // {kiosk_id, kiosk_name, village, request_id?, call_id?, request_number?}.
-    this.callback = null;
-    this.cancelling = false;
+    this.outCall = new CallBack({ send, ringer, toast }); // the call-back this desk rings out
 
     $("answer-btn").addEventListener("click", () => this.answer());
     $("hangup-btn").addEventListener("click", () => this.hangup());
@@ -52,6 +49,19 @@ export class Desk {
       this.media.unmute();
       this.render();
     });
+  }
+
+  /** The call-back under way, or null (see deskcallback.js). */
+  get callback() {
+    return this.outCall.current;
+  }
+
+  set callback(value) {
+    this.outCall.current = value;
+  }
+
+  get cancelling() {
+    return this.outCall.cancelling;
   }
 
   get inCall() {
@@ -95,40 +105,21 @@ export class Desk {
       this.toast(t("callback.busy"), "error");
       return false;
     }
-    const msg = { type: "callback", kiosk_id: target.kiosk_id };
-    if (target.request_id) msg.request_id = target.request_id;
-    if (target.call_id) msg.call_id = target.call_id;
-    const ref = this.send(msg);
-    if (!ref) {
-      this.toast(t("error.not_connected"), "error");
-      return false;
-    }
-    this.ringer.unlock();
-    this.callback = { ref, target, call: null, since: serverNow() };
-    this.cancelling = false;
+    if (!this.outCall.start(target)) return false;
     this.ended = null;
     this.render();
     return true;
   }
 
   cancelCallback() {
-    const cb = this.callback;
-    if (!cb || !cb.call || this.cancelling) return;
-    if (!this.send({ type: "hangup", call_id: cb.call.id })) {
-      this.toast(t("error.not_connected"), "error");
-      return;
-    }
-    this.cancelling = true;
-    this.render();
+    if (this.outCall.cancel()) this.render();
   }
 
   // --- from the hub -------------------------------------------------------------
 
   /** The kiosk rings for our call-back. */
   callbackRinging(call) {
-    const cb = this.callback;
-    const target = cb ? cb.target : { kiosk_id: call.kiosk_id };
-    this.callback = { ref: null, target, call, since: parseTime(call.created_at) ?? serverNow() };
+    this.outCall.ringing(call);
     this.render();
   }
 
@@ -160,29 +151,19 @@ export class Desk {
 
   answered(call) {
     this.stopRinging();
-    const cb = this.callback;
-    let view = call;
-    if (cb && (!cb.call || cb.call.id === call.id)) {
-      // The kiosk took our call-back: an ordinary call from here on, for the same request.
-      view = { ...call, callback_of: cb.target.request_number || "" };
-      this.callback = null;
-    }
+    // The kiosk may have taken our call-back: an ordinary call from here on, for the
+    // same request.
+    const view = this.outCall.answered(call) || call;
     this.startCall(view, parseTime(call.answered_at) ?? serverNow());
     this.requests.open(view);
   }
 
   /** The hub's error for one of our messages. */
   hubError({ code, ref }) {
-    const cb = this.callback;
-    if (cb && cb.ref && cb.ref === ref) {
+    if (this.outCall.refused({ code, ref })) {
       // The call-back could not start (kiosk offline, busy...): the toast says why.
-      this.callback = null;
       this.render();
       return;
-    }
-    if (cb && cb.call && this.cancelling && (code === "call_ended" || code === "call_not_found")) {
-      this.callback = null; // it ended as we cancelled it
-      this.cancelling = false;
     }
     if (this.call && !this.answering && (code === "call_ended" || code === "call_not_found")) {
       // Our call is gone without our hearing of its end (e.g. across a reconnect).
@@ -200,12 +181,9 @@ export class Desk {
 
   callEnded({ call_id: callId, status, reason }) {
     if (this.ringing && this.ringing.id === callId) this.stopRinging();
-    const cb = this.callback;
-    if (cb && cb.call && cb.call.id === callId) {
-      const cancelled = this.cancelling && reason === "operator_hangup";
-      this.callback = null;
-      this.cancelling = false;
-      this.ended = { call_id: callId, status, reason, callback: true, cancelled };
+    const callback = this.outCall.ended(callId, reason);
+    if (callback) {
+      this.ended = { call_id: callId, status, reason, callback: true, cancelled: callback.cancelled };
     } else if (this.call && this.call.id === callId) {
       this.media.end();
       this.call = null;
@@ -236,10 +214,7 @@ export class Desk {
       this.setAvailability(msg.availability);
       return;
     }
-    if (this.callback && this.callback.call && (!call || call.id !== this.callback.call.id)) {
-      // It ended while we were away from the hub; the call log has how.
-      this.callback = null;
-    }
+    this.outCall.welcome(call);
     if (call && (!this.call || this.call.id !== call.id)) {
       // A reloaded or reopened console: no peer connection yet; the kiosk offers anew.
       this.startCall(call, parseTime(call.answered_at) ?? serverNow());
@@ -303,11 +278,7 @@ export class Desk {
 
   /** Once a second: the counters. */
   tick() {
-    if (this.callback) {
-      $("callback-elapsed").textContent = this.callback.call
-        ? t("callback.elapsed", { time: clock((serverNow() - this.callback.since) / 1000) })
-        : "";
-    }
+    this.outCall.tick();
     if (this.ringing) {
       $("incoming-wait").textContent = t("incoming.waiting", { time: clock(since(this.ringing.created_at)) });
     }

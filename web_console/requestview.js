@@ -1,32 +1,23 @@
-// One tracked request, in its own dialog: its fields (editable, with the status rules
-// said in words), its notes (append-only), its history and the calls linked to it,
-// each of which opens the call's own detail with its event timeline.
+// One tracked request, in its own dialog: its fields (editable, in requestedit.js), its
+// notes (append-only), its history and the calls linked to it, each of which opens the
+// call's own detail with its event timeline.
 
 import { addNote, getCall, getRequest, updateRequest } from "./api.js";
 import { h, statusChip } from "./calllog.js";
-import { dateOf, dayAfter, dayStart, isoDay } from "./dates.js";
+import { dateOf } from "./dates.js";
 import { clock, dateTime } from "./format.js";
-import { has, t, tr } from "./i18n.js";
+import { has, t } from "./i18n.js";
 import { callbackTag, historyList, overdueTag, requestStatusChip, satisfactionChip } from "./requestparts.js";
+import { needsResolution, RequestEditForm } from "./requestedit.js";
 
-const BASE_STATUSES = ["open", "in_progress", "resolved"];
+export { canClose } from "./requestedit.js"; // review.js asks it from here
+
 const MAX_CALLS_SHOWN = 20;
-
-export const canClose = (role) => role === "supervisor" || role === "admin";
-
-/** The hub's rule: resolving, or closing what was never resolved, needs a resolution note. */
-const needsResolution = (item, to) =>
-  to !== item.status && (to === "resolved" || (to === "closed" && !item.resolved_at));
 
 function errorText(err) {
   if (err && err.code && has(`error.${err.code}`)) return t(`error.${err.code}`);
   return (err && err.message) || String(err);
 }
-
-/** The local day of a due instant, as <input type="date"> wants it. */
-const dueDay = (iso) => (iso ? isoDay(new Date(iso)) : "");
-/** Due by the end of the chosen local day. */
-const dueIso = (day) => (dayStart(day) ? new Date(dayAfter(day).getTime() - 1000).toISOString() : null);
 
 export class RequestDetail {
   /**
@@ -42,58 +33,25 @@ export class RequestDetail {
     this.toast = toast;
     this.openCall = openCall;
     this.onChanged = onChanged;
-    this.role = role;
-    this.categories = categories;
     this.onCallback = onCallback || null;
     this.item = null; // the request with notes and history
     this.calls = new Map(); // call id -> call, for the linked calls
     this.busy = false;
     this.errorText = "";
-    this.buildForm();
+    this.edit = new RequestEditForm({
+      role,
+      categories,
+      onSave: () => this.save(),
+      onAddNote: () => this.appendNote(),
+      onStatusChange: () => this.renderForm(),
+    });
+    this.f = this.edit.f; // the form's elements
     dialog.addEventListener("close", () => {
       this.item = null;
     });
     this.body.addEventListener("click", (ev) => {
       const btn = ev.target.closest("button[data-call-id]");
       if (btn) this.openCall(btn.dataset.callId);
-    });
-  }
-
-  buildForm() {
-    const f = (this.f = {});
-    const field = (key, control) => h("label", { class: "field" }, (f[`${key}Label`] = h("span")), control);
-    f.summary = h("textarea", { rows: 4, maxlength: 2000, "data-testid": "request-edit-summary" });
-    f.category = h("select", { "data-testid": "request-edit-category" });
-    f.status = h("select", { "data-testid": "request-edit-status" });
-    f.assignee = h("input", { "data-testid": "request-edit-assignee", maxlength: 64, list: "filter-operator-list" });
-    f.due = h("input", { type: "date", "data-testid": "request-edit-due" });
-    f.note = h("textarea", { rows: 3, maxlength: 2000, "data-testid": "request-edit-note" });
-    f.rules = h("p", { class: "rules", "data-testid": "request-rules" });
-    f.error = h("p", { class: "form-error", role: "alert", "data-testid": "request-edit-error", hidden: true });
-    f.save = h("button", { type: "submit", class: "btn primary", "data-testid": "request-edit-save" });
-    f.noteWrap = field("note", f.note);
-    f.form = h(
-      "form",
-      { class: "rq-edit", "data-testid": "request-edit", novalidate: true },
-      field("summary", f.summary),
-      h("div", { class: "field-row" }, field("category", f.category), field("status", f.status)),
-      h("div", { class: "field-row" }, field("assignee", f.assignee), field("due", f.due)),
-      f.rules,
-      f.noteWrap,
-      f.error,
-      h("div", { class: "form-actions" }, f.save),
-    );
-    f.form.addEventListener("submit", (ev) => {
-      ev.preventDefault();
-      this.save();
-    });
-    f.status.addEventListener("change", () => this.renderForm());
-    f.newNote = h("textarea", { rows: 2, maxlength: 2000, "data-testid": "request-note-text" });
-    f.addNote = h("button", { type: "submit", class: "btn", "data-testid": "request-note-add" });
-    f.noteForm = h("form", { class: "note-form", novalidate: true }, f.newNote, f.addNote);
-    f.noteForm.addEventListener("submit", (ev) => {
-      ev.preventDefault();
-      this.appendNote();
     });
   }
 
@@ -112,7 +70,7 @@ export class RequestDetail {
     if (fresh) {
       this.errorText = "";
       this.f.newNote.value = "";
-      this.fillForm();
+      this.edit.fill(item);
     }
     this.render();
     this.loadCalls(item);
@@ -125,80 +83,14 @@ export class RequestDetail {
     if (this.item && this.item.id === item.id && ids.length) this.render();
   }
 
-  fillForm() {
-    const { f, item } = this;
-    f.summary.value = item.summary || "";
-    f.assignee.value = item.assignee || "";
-    f.due.value = dueDay(item.due_at);
-    f.note.value = "";
-    f.category.replaceChildren(); // so that fillOptions takes this request's values
-    f.status.replaceChildren();
-    this.fillOptions();
-    f.category.value = item.category || "";
-    f.status.value = item.status;
-  }
-
-  fillOptions() {
-    const { f, item } = this;
-    const option = (value, label, disabled) => h("option", { value, disabled }, label);
-    const keepCat = f.category.value || item.category || "";
-    const cats = [...this.categories()];
-    if (keepCat && !cats.includes(keepCat)) cats.push(keepCat);
-    f.category.replaceChildren(option("", t("rq.no_category")), ...cats.map((c) => option(c, tr("cat", c))));
-    f.category.value = keepCat;
-    const keepStatus = f.status.value || item.status;
-    const statuses = [...BASE_STATUSES, "closed"].filter(
-      (s) => BASE_STATUSES.includes(s) || canClose(this.role()) || item.status === s,
-    );
-    f.status.replaceChildren(
-      ...statuses.map((s) => option(s, tr("req", s), s === "closed" && !canClose(this.role()))),
-    );
-    f.status.value = keepStatus;
-  }
-
-  /** The parts of the form that follow the chosen status and the language. */
+  /** The form's parts that follow the chosen status, the language and a save under way. */
   renderForm() {
-    const { f, item } = this;
-    for (const key of ["summary", "category", "status", "assignee", "due"]) f[`${key}Label`].textContent = t(`rq.field.${key}`);
-    this.fillOptions();
-    const next = f.status.value;
-    const resolving = needsResolution(item, next);
-    f.noteWrap.hidden = next === item.status;
-    f.noteLabel.textContent = t(resolving ? "rq.field.resolution" : "rq.field.status_note");
-    f.note.placeholder = t(resolving ? "rq.resolution_ph" : "rq.status_note_ph");
-    f.note.required = resolving;
-    f.rules.replaceChildren(
-      t("rq.rules"),
-      h("br"),
-      t(canClose(this.role()) ? "rq.rules_supervisor" : "rq.rules_operator"),
-    );
-    f.error.hidden = !this.errorText;
-    f.error.textContent = this.errorText;
-    f.save.disabled = this.busy;
-    f.save.textContent = t(this.busy ? "request.saving" : "rq.save");
-    f.newNote.placeholder = t("rq.note_ph");
-    f.addNote.textContent = t("rq.add_note");
-    f.addNote.disabled = this.busy;
-  }
-
-  changes() {
-    const { f, item } = this;
-    const out = {};
-    const summary = f.summary.value.trim();
-    if (summary !== (item.summary || "")) out.summary = summary;
-    if (f.category.value !== (item.category || "")) out.category = f.category.value;
-    if (f.status.value !== item.status) out.status = f.status.value;
-    const assignee = f.assignee.value.trim();
-    if (assignee !== (item.assignee || "")) out.assignee = assignee || null;
-    if (f.due.value !== dueDay(item.due_at)) out.due_at = dueIso(f.due.value);
-    const note = f.note.value.trim();
-    if (note && out.status) out.note = note;
-    return out;
+    this.edit.render(this.item, this);
   }
 
   async save() {
     if (!this.item || this.busy) return;
-    const changes = this.changes();
+    const changes = this.edit.changes(this.item);
     this.errorText = "";
     if (changes.status && needsResolution(this.item, changes.status) && !changes.note) {
       this.errorText = t("error.resolution_note_required");
