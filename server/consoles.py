@@ -164,7 +164,7 @@ class Consoles:
                 )
             case p.MediaState(call_id=call_id, state=state):
                 call = await self._operator_call(conn, call_id, connected=True)
-                await self.hub.media_state(call, state, by=op.username)
+                await self.hub.media_state(call, state, by=op.username, conn_id=conn.id)
             case p.Ping(ref=ref):
                 conn.send(p.Pong(ref=ref))
 

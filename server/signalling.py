@@ -198,7 +198,10 @@ class SignallingHub:
 
     # --- both sides ----------------------------------------------------------------
 
-    async def media_state(self, call: CallRecord, state: str, by: str) -> None:
+    async def media_state(
+        self, call: CallRecord, state: str, by: str, conn_id: str | None = None
+    ) -> None:
+        """A side's peer connection changed (``conn_id``: the console that says so)."""
         await self.calls.add_event(call.id, f"media_{state}", by=by)
         if state == "connected":
             await self.timers.cancel("assign", call.id)
@@ -207,7 +210,9 @@ class SignallingHub:
             settings = await self.towns.settings(call.town_id)
             due = now_ms() + int(settings.media_grace_s * 1000)
             await self.calls.redis.zadd(keys.TIMERS, {f"media|{call.id}": due}, nx=True)
-            if by != "kiosk":  # the kiosk offers, so the kiosk must build anew
+            # The kiosk offers, so the kiosk must build anew; only for the console that
+            # holds the call (an older tab of the operator's reports its loss, not ours).
+            if by != "kiosk" and conn_id is not None and conn_id == call.operator_conn:
                 restart = p.RestartMedia(call_id=call.id).model_dump()
                 await self.bus.publish(keys.kiosk_channel(call.kiosk_id), restart)
 

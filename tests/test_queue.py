@@ -394,3 +394,29 @@ async def test_the_estimated_wait_follows_the_towns_recent_answers(
         (1, None), (2, 20), (3, 25)  # 20 s; 30 s capped at max_wait_s
     ]  # fmt: skip
     assert len(recorded) == 4 and int(recorded[0]) >= now  # the answer just made
+
+
+async def test_the_call_follows_the_operators_newest_tab_and_only_it_restarts_media(
+    make_town, kiosk_ws, operator_ws
+):
+    """A second tab opened mid-call takes the call; the older tab's peer connection
+    failing then asks the kiosk for nothing, the newest tab's does."""
+    town = await make_town()
+    first = await ready_operator(operator_ws, town.operators[0])
+    kiosk = await ready_kiosk(kiosk_ws, next(iter(town.kiosks.values())))
+    call_id = (await press(kiosk, "newest-tab-01"))["call_id"]
+    await first.recv_type("ring")
+    await first.send({"type": "answer", "call_id": call_id})
+    await first.recv_type("answered")
+    newest = await operator_ws(town.operators[0])
+    assert (await newest.recv_type("welcome"))["call"]["id"] == call_id
+    failed = {"type": "media_state", "call_id": call_id, "state": "failed"}
+    await first.send(failed)
+    await asyncio.sleep(1)  # a restart would be on its way to the kiosk by now
+    await kiosk.send({"type": "ping", "ref": "after-old-tab"})
+    before_pong = []
+    while (message := await kiosk.recv())["type"] != "pong":
+        before_pong.append(message["type"])
+    await newest.send(failed)
+    restart = await kiosk.recv_type("restart_media")
+    assert "restart_media" not in before_pong and restart["call_id"] == call_id
