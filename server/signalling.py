@@ -30,7 +30,7 @@ from server.presence import PresenceStore
 from server.settings import HubSettings
 from server.sweeper import Sweeper
 from server.timers import Timers
-from server.towns import Towns
+from server.towns import Towns, TownSettings
 from yijian import protocol as p
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ class SignallingHub:
                     p.CallQueued(call_id=call.id, position=position, ref=ref, estimated_wait_s=wait)
                 )
                 if created:
-                    await self._call_queued(call)
+                    await self._call_queued(call, settings)
             case p.Hangup(call_id=call_id):
                 call = await self._kiosk_call(conn, call_id)
                 await self.end_call(call, reason="kiosk_hangup", by=f"kiosk:{conn.kiosk.id}")
@@ -163,10 +163,9 @@ class SignallingHub:
             case p.Ping(ref=ref):
                 conn.send(p.Pong(ref=ref))
 
-    async def _call_queued(self, call: CallRecord) -> None:
+    async def _call_queued(self, call: CallRecord, settings: TownSettings) -> None:
         """A new call (its clocks already run): turn it away at once if nobody can
         answer, else ring."""
-        settings = await self.towns.settings(call.town_id)
         if not settings.open_at(call.created_at):
             await self.end_call(call, reason="closed", by="hub", if_queued="unanswered")
             return

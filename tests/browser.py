@@ -14,7 +14,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.conftest import PASSWORD
-from tests.support import TIMEOUT, HubProcess
+from tests.support import TIMEOUT, HubProcess, KioskProcess
 
 CHROMIUM = os.environ.get("YIJIAN_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -77,3 +77,25 @@ async def console(
         if not page.is_closed():  # a test may close a tab itself
             await page.screenshot(path=str(artifacts / f"{request.node.name}-{i}.png"))
         await page.context.close()
+
+
+async def take_calls(page: Page) -> None:
+    """Switch the console to available (every console starts away)."""
+    await page.get_by_test_id("availability").click()
+    await expect(page.get_by_test_id("availability")).to_have_attribute(
+        "data-state", "available", timeout=MS
+    )
+
+
+async def press_and_answer(villager: KioskProcess, page: Page) -> str:
+    """The villager presses, the call rings this console, which answers; the call's id
+    once the kiosk says it is connected."""
+    await villager.wait_state("idle")
+    villager.press()
+    call_id: str = (await villager.wait_state("queued"))["call_id"]
+    await expect(page.get_by_test_id("incoming-call")).to_have_attribute(
+        "data-call-id", call_id, timeout=MS
+    )
+    await page.get_by_test_id("answer-call").click()
+    await villager.wait_state("connected")
+    return call_id

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from tests.browser import CHROMIUM_ARGS, MS, TIMEZONE
+from tests.browser import CHROMIUM_ARGS, MS, TIMEZONE, press_and_answer, take_calls
 from tests.conftest import PASSWORD, Town, event_types
 from tests.support import TIMEOUT, HubProcess, KioskProcess
 from tests.test_queue import press, ready_kiosk, ready_operator
@@ -83,10 +83,7 @@ async def killable(
             await page.get_by_test_id("login-password").fill(PASSWORD)
             await page.get_by_test_id("login-submit").click()
             await expect(page.get_by_test_id("availability")).to_be_enabled(timeout=MS)
-            await page.get_by_test_id("availability").click()
-            await expect(page.get_by_test_id("availability")).to_have_attribute(
-                "data-state", "available", timeout=MS
-            )
+            await take_calls(page)
             return own, page
 
         try:
@@ -128,14 +125,7 @@ async def test_a_browser_killed_in_a_call_tells_the_kiosk_then_requeues_at_the_h
     (kiosk_id, token), operator = next(iter(town.kiosks.items())), town.operators[0]
     own, page = await killable(operator)
     villager = kiosk_process(kiosk_id, token)
-    await villager.wait_state("idle")
-    villager.press()
-    call_id = (await villager.wait_state("queued"))["call_id"]
-    await expect(page.get_by_test_id("incoming-call")).to_have_attribute(
-        "data-call-id", call_id, timeout=MS
-    )
-    await page.get_by_test_id("answer-call").click()
-    await villager.wait_state("connected")
+    call_id = await press_and_answer(villager, page)
     own.kill()
     lost = await villager.wait_for(lambda s: bool(s.get("operator_lost")))
     requeued = await villager.wait_state("queued")  # grace_s passed: back in the queue

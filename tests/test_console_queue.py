@@ -14,7 +14,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from server.accounts import Accounts
-from tests.browser import MS
+from tests.browser import MS, take_calls
 from tests.conftest import PASSWORD, Town, event_types
 from tests.support import HubProcess, KioskProcess, WsClient
 from tests.test_e2e_call import until_media_grows
@@ -27,13 +27,6 @@ async def state_is(page: Page, state: str) -> None:
     presence = page.get_by_test_id("presence")
     await expect(presence).to_be_visible(timeout=MS)
     await expect(presence).to_have_attribute("data-state", state, timeout=MS)
-
-
-async def go_available(page: Page) -> None:
-    await page.get_by_test_id("availability").click()
-    await expect(page.get_by_test_id("availability")).to_have_attribute(
-        "data-state", "available", timeout=MS
-    )
 
 
 async def press(kiosk: WsClient) -> str:
@@ -61,7 +54,7 @@ async def test_every_tab_of_an_operator_shows_one_presence(
     await second.goto(hub.base + "/")
     await state_is(second, "away")
 
-    await go_available(first)
+    await take_calls(first)
     await expect(second.get_by_test_id("availability")).to_have_attribute(
         "data-state", "available", timeout=MS
     )
@@ -161,7 +154,7 @@ async def test_an_operator_who_lets_calls_ring_out_is_set_away_and_told_why(
 ) -> None:
     town = await make_town(kiosks=1, operators=1, ring_timeout_s=0.5, max_missed_rings=2)
     page = await console(town.operators[0])
-    await go_available(page)
+    await take_calls(page)
     kiosk = await scripted_kiosk(kiosk_ws, town)
     call_id = await press(kiosk)
     await expect(page.get_by_test_id("incoming-call")).to_be_visible(timeout=MS)
@@ -185,7 +178,7 @@ async def test_a_call_whose_media_never_comes_up_goes_back_to_the_queue(
 ) -> None:
     town = await make_town(kiosks=1, operators=1, media_grace_s=1)
     page = await console(town.operators[0])
-    await go_available(page)
+    await take_calls(page)
     kiosk = await scripted_kiosk(kiosk_ws, town)  # it never sends its offer
     call_id = await press(kiosk)
     await page.get_by_test_id("answer-call").click()

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser import MS
+from tests.browser import MS, press_and_answer, take_calls
 from tests.conftest import Town, event_types
 from tests.support import TIMEOUT, HubProcess, KioskProcess
 
@@ -66,19 +66,9 @@ async def test_an_operator_answers_talks_hangs_up_and_records_the_request(
     town = await make_town(kiosks=1, operators=1)
     (kiosk_id, token), operator = next(iter(town.kiosks.items())), town.operators[0]
     page = await console(operator)
-    availability = page.get_by_test_id("availability")
-    await availability.click()
-    await expect(availability).to_have_attribute("data-state", "available", timeout=MS)
-
+    await take_calls(page)
     villager = kiosk_process(kiosk_id, token)
-    await villager.wait_state("idle")
-    villager.press()
-    call_id = (await villager.wait_state("queued"))["call_id"]
-    ringing = page.get_by_test_id("incoming-call")
-    await expect(ringing).to_have_attribute("data-call-id", call_id, timeout=MS)
-    await page.get_by_test_id("answer-call").click()
-
-    await villager.wait_state("connected")
+    call_id = await press_and_answer(villager, page)
     await expect(page.get_by_test_id("remote-video")).to_be_visible()
     await until_media_grows(page)
     await page.get_by_test_id("hangup-call").click()

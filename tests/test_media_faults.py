@@ -19,7 +19,7 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser import MS
+from tests.browser import MS, press_and_answer, take_calls
 from tests.conftest import Town
 from tests.support import TIMEOUT, HubProcess, KioskProcess
 
@@ -98,19 +98,9 @@ async def call_in_progress(
     its peer connection is named "first"."""
     (kiosk_id, token), operator = next(iter(town.kiosks.items())), town.operators[0]
     page = await console(operator)
-    await page.get_by_test_id("availability").click()
-    await expect(page.get_by_test_id("availability")).to_have_attribute(
-        "data-state", "available", timeout=MS
-    )
+    await take_calls(page)
     villager = kiosk_process(kiosk_id, token, server=server)
-    await villager.wait_state("idle")
-    villager.press()
-    call_id = (await villager.wait_state("queued"))["call_id"]
-    await expect(page.get_by_test_id("incoming-call")).to_have_attribute(
-        "data-call-id", call_id, timeout=MS
-    )
-    await page.get_by_test_id("answer-call").click()
-    await villager.wait_state("connected")
+    call_id = await press_and_answer(villager, page)
     await until("the console's peer connection", lambda: page.evaluate("!!window.yijian.pc"))
     await page.evaluate(MARK_JS, "first")
     await media_grows(page, "first")

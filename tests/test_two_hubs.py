@@ -18,10 +18,10 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio as aioredis
-from playwright.async_api import Page, expect
+from playwright.async_api import Page
 
 from server import keys
-from tests.browser import MS
+from tests.browser import press_and_answer, take_calls
 from tests.conftest import PASSWORD, Town, event_types
 from tests.support import TIMEOUT, HubProcess, KioskProcess, WsClient
 from tests.test_e2e_call import until_media_grows
@@ -311,19 +311,9 @@ async def test_a_real_kiosk_on_one_hub_and_a_browser_on_the_other_hold_a_call(
     town = await make_town(wrap_up_s=0)
     (kiosk_id, token), operator = next(iter(town.kiosks.items())), town.operators[0]
     page = await console(operator, on_hub=b)
-    availability = page.get_by_test_id("availability")
-    await availability.click()
-    await expect(availability).to_have_attribute("data-state", "available", timeout=MS)
-
+    await take_calls(page)
     villager = kiosk_process(kiosk_id, token, on_hub=a)
-    await villager.wait_state("idle")
-    villager.press()
-    call_id = (await villager.wait_state("queued"))["call_id"]
-    await expect(page.get_by_test_id("incoming-call")).to_have_attribute(
-        "data-call-id", call_id, timeout=MS
-    )
-    await page.get_by_test_id("answer-call").click()
-    await villager.wait_state("connected")
+    call_id = await press_and_answer(villager, page)
     before, after = await until_media_grows(page)
     await page.get_by_test_id("hangup-call").click()
     ended = await villager.wait_state("ended")

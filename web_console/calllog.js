@@ -25,6 +25,17 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/** The 回电 button: `onCallback(target)` rings the kiosk of `target` back. */
+export function callbackButton(onCallback, target) {
+  const btn = h(
+    "button",
+    { type: "button", class: "btn callback-btn", "data-testid": "callback-call", title: t("callback.hint") },
+    t("callback.button"),
+  );
+  btn.addEventListener("click", () => onCallback(target));
+  return btn;
+}
+
 export function statusChip(status) {
   return h("span", { class: `chip status-${status}` }, tr("status", status));
 }
@@ -205,22 +216,14 @@ export class CallLog extends PagedView {
   /** 回电: call the kiosk of a past call back, linked to the call's request. */
   callbackButton(c) {
     if (!this.onCallback || !c.kiosk_id || LIVE.has(c.status)) return null;
-    const btn = h(
-      "button",
-      { type: "button", class: "btn callback-btn", "data-testid": "callback-call", title: t("callback.hint") },
-      t("callback.button"),
-    );
-    btn.addEventListener("click", () =>
-      this.onCallback({
-        kiosk_id: c.kiosk_id,
-        kiosk_name: c.kiosk_name,
-        village: c.village,
-        call_id: c.id,
-        request_id: c.request_id || null,
-        request_number: c.request_number || "",
-      }),
-    );
-    return btn;
+    return callbackButton(this.onCallback, {
+      kiosk_id: c.kiosk_id,
+      kiosk_name: c.kiosk_name,
+      village: c.village,
+      call_id: c.id,
+      request_id: c.request_id || null,
+      request_number: c.request_number || "",
+    });
   }
 
   eventItem(ev) {

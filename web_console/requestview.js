@@ -3,7 +3,7 @@
 // call's own detail with its event timeline.
 
 import { addNote, getCall, getRequest, updateRequest } from "./api.js";
-import { h, statusChip } from "./calllog.js";
+import { callbackButton, h, statusChip } from "./calllog.js";
 import { dateOf } from "./dates.js";
 import { clock, dateTime } from "./format.js";
 import { has, t } from "./i18n.js";
@@ -185,21 +185,13 @@ export class RequestDetail {
   /** 回电: ring the request's kiosk, linked to this request. */
   callbackButton(item) {
     if (!this.onCallback || !item.kiosk_id) return null;
-    const btn = h(
-      "button",
-      { type: "button", class: "btn callback-btn", "data-testid": "callback-call", title: t("callback.hint") },
-      t("callback.button"),
-    );
-    btn.addEventListener("click", () =>
-      this.onCallback({
-        kiosk_id: item.kiosk_id,
-        kiosk_name: item.kiosk_name,
-        village: item.village,
-        request_id: item.id,
-        request_number: item.number || "",
-      }),
-    );
-    return btn;
+    return callbackButton(this.onCallback, {
+      kiosk_id: item.kiosk_id,
+      kiosk_name: item.kiosk_name,
+      village: item.village,
+      request_id: item.id,
+      request_number: item.number || "",
+    });
   }
 
   notesList(notes) {
