@@ -52,8 +52,8 @@ class Call:
             case Phase.INCOMING:
                 # the five states stay as they are: a ringing callback shows as idle
                 return Status("idle", None, extra={"incoming_call": self.id})
-            case Phase.REQUESTING:
-                return Status("idle")
+            case Phase.REQUESTING:  # pressed; the screen says so before the hub answers
+                return Status("idle", view="calling")
             case Phase.QUEUED:
                 wait = {"estimated_wait_s": self.estimated_wait_s}
                 return Status("queued", self.id, self.position, extra=wait)
@@ -62,6 +62,11 @@ class Call:
                 return Status("connected", self.id, extra=lost)
             case Phase.ANSWERED:
                 return None
+
+    def offline(self) -> Status:
+        """What the kiosk shows while the hub is unreachable during this call."""
+        pressed = self.phase is Phase.REQUESTING and not self.hanging_up
+        return Status("offline", self.id, view="calling" if pressed else None)
 
     def media_serves(self, *, offer_lost: bool) -> bool:
         """Keep the peer connection we have? Not when it failed, nor (``offer_lost``,

@@ -1,11 +1,10 @@
 """The kiosk's state machine: one call at a time, driven by one queue of events.
 
 Every event (the hub's messages, the socket coming and going, a press, the peer
-connection's state) is handled to the end before the next, so no two handlers
-ever race over the call. The call lives on across signalling outages: a queued
-call is resumed from the hub's ``welcome``, a connected one keeps its media (it
-flows peer to peer) or, when the kiosk lost its peer connection, offers anew
-under the same call id.
+connection's state) is handled to the end before the next, so no two handlers ever
+race over the call. The call lives on across signalling outages: a queued call is
+resumed from the hub's ``welcome``, a connected one keeps its media (it flows peer
+to peer) or, when the kiosk lost its peer connection, offers anew under the same id.
 
 Its events are in ``events``. It owns a ``media_control.MediaControl`` (the peer
 connection and its rebuilds), an ``outbox.Outbox`` (messages to the hub, sent again
@@ -49,7 +48,8 @@ from yijian.protocol import (
 
 logger = logging.getLogger(__name__)
 
-CALL_GONE_CODES = frozenset({"call_ended", "call_not_found"})
+# A call the hub will never make or keep (too_many_calls: the kiosk's press limit).
+CALL_GONE_CODES = frozenset({"call_ended", "call_not_found", "too_many_calls"})
 
 
 class Controller:
@@ -249,6 +249,7 @@ class Controller:
         if call is None:
             call = self._new_call(key=uuid.uuid4().hex)
             logger.info("button pressed: calling the town")
+            self._publish()  # "calling" at once, before the hub answers
             await self._outbox.request(call)
         elif call.phase is Phase.INCOMING and call.id is not None:
             logger.info("button pressed: declining the town's callback")
@@ -293,7 +294,7 @@ class Controller:
     def _publish(self) -> None:
         call = self.call
         if not self.online:
-            self._announcer.say(Status("offline", call.id if call else None))
+            self._announcer.say(call.offline() if call else Status("offline"))
         elif call is None:
             self._announcer.say(Status("idle"))
         elif (status := call.status()) is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
@@ -24,6 +24,12 @@ class Status:
     call_id: str | None = None
     position: int | None = None  # only while queued
     extra: dict[str, Any] = field(default_factory=dict)  # the figures of an ``ended`` line
+    # What the screen shows finer than the five states, never in the JSON line:
+    # "calling" is a press the hub has not answered yet (the state stays ``idle``, or
+    # ``offline`` when the press waits for the link).
+    view: str | None = None
+    # Only ``view`` changed since the last state said: for the screen, not the JSON.
+    screen_only: bool = False
 
     def as_json(self) -> dict[str, Any]:
         line: dict[str, Any] = {"state": self.state, "call_id": self.call_id}
@@ -35,19 +41,24 @@ class Status:
 
 
 class Announcer:
-    """Says a state when it differs from the last thing said (``ended`` always)."""
+    """Says a state when it differs from the last thing said (``ended`` always); a
+    change of ``view`` alone is said ``screen_only``, so the JSON lines stay as they were."""
 
     def __init__(self, publish: Callable[[Status], None]) -> None:
         self._publish = publish
         self._last: tuple[str, str | None, int | None, str | None, bool | None] | None = None
+        self._view: str | None = None
 
     def say(self, status: Status) -> None:
         extra = status.extra
         key = (status.state, status.call_id, status.position, extra.get("incoming_call"),
                extra.get("operator_lost"))  # fmt: skip
         if key != self._last or status.state == "ended":
-            self._last = key
+            self._last, self._view = key, status.view
             self._publish(status)
+        elif status.view != self._view:
+            self._view = status.view
+            self._publish(replace(status, screen_only=True))
 
 
 class JsonLines:
@@ -55,5 +66,7 @@ class JsonLines:
         self._out = out
 
     def __call__(self, status: Status) -> None:
+        if status.screen_only:
+            return
         self._out.write(json.dumps(status.as_json()) + "\n")
         self._out.flush()
