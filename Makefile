@@ -28,14 +28,20 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(BIN)/yijian demo --host $(HOST) --port $(PORT) --data-dir $(DATA)
 
-# Chromium for the browser tests, and a CJK font so the console's Chinese renders in
-# screenshots; from the system's package manager when missing.
+# Chromium for the browser tests; a CJK font so the console's and the kiosk's Chinese
+# render; espeak-ng and sox for the kiosk's prompts (tools.make_prompts); tesseract
+# with its simplified Chinese data to read the kiosk's screens back. From the system's
+# package manager when missing.
 system-test-deps:
-	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "CJK"; then \
-	  echo "installing chromium and fonts-noto-cjk with apt-get"; \
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "CJK" \
+	    || ! command -v espeak-ng >/dev/null 2>&1 || ! command -v sox >/dev/null 2>&1 \
+	    || ! command -v tesseract >/dev/null 2>&1 \
+	    || ! tesseract --list-langs 2>/dev/null | grep -qx chi_sim; then \
+	  echo "installing chromium, fonts-noto-cjk, espeak-ng, sox and tesseract with apt-get"; \
 	  $(SUDO) apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q -o DPkg::Lock::Timeout=600 \
-	    --no-install-recommends chromium fonts-noto-cjk fontconfig; \
+	    --no-install-recommends chromium fonts-noto-cjk fontconfig \
+	    espeak-ng sox tesseract-ocr tesseract-ocr-chi-sim; \
 	fi
 
 test: install-dev system-test-deps

@@ -12,13 +12,19 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from kiosk_client.button import ButtonUnavailable, make_button
 from kiosk_client.prompts import prompt
-from kiosk_client.settings import KioskSettings
+from kiosk_client.screen import ScreenUnavailable
+from kiosk_client.settings import KioskSettings, ScreenSettings
 from kiosk_client.status import JsonLines, Status
+
+if TYPE_CHECKING:
+    from kiosk_client.screen.window import KioskScreen
 
 logger = logging.getLogger("kiosk_client")
 
@@ -42,20 +48,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--headless", action="store_true", default=None,
-        help="no villager prompts and no speaker output",
+        help="no window, no spoken prompts and no speaker output",
     )  # fmt: skip
     parser.add_argument(
         "--status-json", action="store_true", default=None,
         help="print one JSON object per state change on standard output",
     )  # fmt: skip
+    parser.add_argument(
+        "--language", choices=["cmn", "yue"],
+        help="spoken prompts: cmn Mandarin (default), yue Cantonese [YIJIAN_KIOSK_LANGUAGE]",
+    )  # fmt: skip
+    parser.add_argument(
+        "--screen-size", metavar="fullscreen|WxH",
+        help="the kiosk's window: fullscreen (default) or e.g. 1024x600",
+    )  # fmt: skip
+    parser.add_argument(
+        "--render-states", metavar="DIR", type=Path,
+        help="write every screen state as DIR/<state>.png with its prompt <state>.wav, "
+        "then exit (needs no hub)",
+    )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
     _configure_logging()
+    if getattr(args, "render_states", None) is not None:
+        return _render(args.render_states, getattr(args, "language", None))
     given = {
         name: getattr(args, name, None)
-        for name in ("server", "kiosk_id", "token", "media", "button", "headless", "status_json")
-    }
+        for name in ("server", "kiosk_id", "token", "media", "button", "headless", "status_json",
+                     "language", "screen_size")
+    }  # fmt: skip
     try:
         settings = KioskSettings(**{k: v for k, v in given.items() if v is not None})
     except ValidationError as exc:
@@ -75,23 +97,60 @@ async def _main(settings: KioskSettings) -> int:
         button = make_button(settings.button)
     except (MediaUnavailable, ButtonUnavailable) as exc:
         return _fail(str(exc))
-    kiosk = Kiosk(settings, media, button, _publisher(settings))
+    screen = None if settings.headless else _screen(settings)
     try:
+        if screen is not None:
+            await screen.open()
+        kiosk = Kiosk(settings, media, button, _publisher(settings, screen))
         await kiosk.run()
     except HubRejected as exc:
         return _fail(str(exc))
+    except ScreenUnavailable as exc:
+        return _fail(str(exc))
+    finally:
+        if screen is not None:
+            await screen.close()
     return EXIT_OK
 
 
-def _publisher(settings: KioskSettings) -> Callable[[Status], None]:
+def _screen(settings: KioskSettings) -> KioskScreen:
+    from kiosk_client.screen.voice import MixerVoice
+    from kiosk_client.screen.window import KioskScreen, parse_size
+
+    return KioskScreen(
+        MixerVoice(settings.language, settings.voice_dir),
+        size=parse_size(settings.screen_size),
+        ended_dwell_s=settings.ended_dwell_s,
+        rating_dwell_s=settings.rating_window_s,
+    )
+
+
+def _render(out_dir: Path, language: str | None) -> int:
+    from kiosk_client.screen.render import PromptMissing, render_states
+
+    try:
+        given: dict[str, Any] = {"language": language} if language else {}
+        screen = ScreenSettings(**given)
+        states = render_states(out_dir, screen.language, screen.voice_dir)
+    except ValidationError as exc:
+        return _fail("; ".join(_describe(e) for e in exc.errors()))
+    except (ScreenUnavailable, PromptMissing, OSError) as exc:
+        return _fail(str(exc))
+    logger.info("wrote %d screen states (%s) to %s", len(states), screen.language, out_dir)
+    return EXIT_OK
+
+
+def _publisher(settings: KioskSettings, screen: KioskScreen | None) -> Callable[[Status], None]:
     sinks: list[Callable[[Status], None]] = []
     if settings.status_json:
         sinks.append(JsonLines(sys.stdout))
-    if not settings.headless:
+    if screen is not None:
         sinks.append(prompt)
+        sinks.append(screen.show)
 
     def publish(status: Status) -> None:
-        logger.info("state %s call=%s %s", status.state, status.call_id, status.extra or "")
+        view = f" ({status.view})" if status.view else ""
+        logger.info("state %s%s call=%s %s", status.state, view, status.call_id, status.extra or "")
         for sink in sinks:
             sink(status)
 

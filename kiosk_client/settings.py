@@ -7,6 +7,7 @@ installer can put the token in the service's environment and keep it off ``ps``.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -16,9 +17,27 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 _BUTTON = re.compile(r"^(stdin|key|gpio:\d{1,4})$")
 
 
-class KioskSettings(BaseSettings):
+class ScreenSettings(BaseSettings):
+    """What the villager sees and hears: all that rendering the screens needs."""
+
     model_config = SettingsConfigDict(env_prefix="YIJIAN_KIOSK_", extra="ignore")
 
+    language: Literal["cmn", "yue"] = Field(
+        default="cmn", description="Spoken prompts: cmn Mandarin, yue Cantonese."
+    )
+    voice_dir: Path | None = Field(
+        default=None, description="A town's own prompt recordings, <state>.wav, over ours."
+    )
+    screen_size: str = Field(
+        default="fullscreen", pattern=r"^(fullscreen|\d{3,5}x\d{3,5})$",
+        description="fullscreen, or WIDTHxHEIGHT for a window.",
+    )  # fmt: skip
+    ended_dwell_s: float = Field(
+        default=8.0, ge=0, description="How long an end-of-call screen stays before ready."
+    )
+
+
+class KioskSettings(ScreenSettings):
     server: str = Field(default="http://127.0.0.1:8000", description="The hub's base URL.")
     kiosk_id: str = Field(min_length=1, description="This kiosk's id, as added by an admin.")
     token: SecretStr = Field(description="This kiosk's secret token.")

@@ -1,0 +1,146 @@
+"""The kiosk's window: shows each status the kiosk says, speaks its prompt, and
+draws the call's video, from one task on the kiosk's event loop.
+
+``show`` is a status sink (``cli._publisher`` hands it every status); frames come
+through ``operator_frame`` and ``own_frame``. Nothing is drawn in those calls: the
+draw task wakes, asks the ``Dwell`` what is on screen now, speaks a new state's
+prompt, and paints at most ``FPS`` times a second, so a busy video decoder never
+stalls the event loop on painting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from typing import Any
+
+from kiosk_client.prompts import lines_for
+from kiosk_client.screen import ScreenUnavailable
+from kiosk_client.screen.dwell import Dwell, Shown
+from kiosk_client.screen.fonts import find_cjk_font
+from kiosk_client.screen.voice import Voice
+from kiosk_client.status import Status
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # stdout may be --status-json's
+
+import pygame
+
+from kiosk_client.screen.paint import VIDEO_STATES, Painter
+from kiosk_client.screen.pictures import to_surface
+
+logger = logging.getLogger(__name__)
+
+FPS = 15
+
+
+def parse_size(text: str) -> tuple[int, int] | None:
+    """``"1024x600"`` as a size; ``"fullscreen"`` as None (the display's own size)."""
+    if text == "fullscreen":
+        return None
+    width, _, height = text.partition("x")
+    return int(width), int(height)
+
+
+class KioskScreen:
+    def __init__(
+        self,
+        voice: Voice,
+        size: tuple[int, int] | None = None,
+        ended_dwell_s: float = 8.0,
+        rating_dwell_s: float = 15.0,
+    ) -> None:
+        self._voice = voice
+        self._size = size
+        idle = Shown(*lines_for(Status("idle")))
+        self._dwell = Dwell(idle, ended_dwell_s, rating_dwell_s)
+        self._spoken: str | None = None
+        self._operator: Any = None  # the newest frame of each side, drawn at our own pace
+        self._own: Any = None
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self.painted: Shown | None = None  # what the screen shows now, for tests
+
+    async def open(self) -> None:
+        """Open the window; ``ScreenUnavailable`` (``FontMissing`` among them) when it
+        cannot show Chinese on a display."""
+        font = find_cjk_font()
+        try:
+            pygame.display.init()
+            if self._size is None:
+                self._window = pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
+            else:
+                self._window = pygame.display.set_mode(self._size)
+        except pygame.error as exc:
+            pygame.display.quit()
+            raise ScreenUnavailable(
+                f"cannot open a window ({exc}); is a display attached? "
+                "SDL_VIDEODRIVER chooses one (kmsdrm, x11, wayland); --headless runs without"
+            ) from exc
+        pygame.display.set_caption("一键 Yijian")
+        pygame.mouse.set_visible(False)
+        self._painter = Painter(self._window.get_size(), font)
+        self._task = asyncio.create_task(self._run(), name="kiosk-screen")
+
+    def show(self, status: Status) -> None:
+        """A status sink: the kiosk says ``status``."""
+        if self._closed:
+            return
+        self._dwell.offer(Shown(*lines_for(status)), asyncio.get_running_loop().time())
+        if status.state not in VIDEO_STATES:
+            self._operator = None
+        if status.state in ("idle", "ended"):
+            self._own = None  # the camera closed with the call
+        self._wake.set()
+
+    def operator_frame(self, frame: Any) -> None:
+        """The operator's newest video frame (``av.VideoFrame`` or an RGB array)."""
+        self._operator = frame
+        self._wake.set()
+
+    def own_frame(self, frame: Any) -> None:
+        """The villager's own camera's newest frame."""
+        self._own = frame
+        self._wake.set()
+
+    def save(self, path: str) -> None:
+        """The screen as it is now, as a PNG."""
+        pygame.image.save(self._window, path)
+
+    async def close(self) -> None:
+        """Close the window and stop speaking. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._voice.close()
+        pygame.display.quit()
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            for event in pygame.event.get():  # a window that is not pumped "hangs"
+                if event.type == pygame.QUIT:
+                    logger.info("the window was asked to close; a kiosk's screen stays")
+            shown = self._dwell.at(loop.time())
+            if shown.state != self._spoken:
+                self._spoken = shown.state
+                self._voice.say(shown.state)
+            self._paint(shown)
+            self._wake.clear()
+            timeout = self._dwell.next_change(loop.time())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), 1.0 if timeout is None else timeout)
+            await asyncio.sleep(1 / FPS)  # frames that arrive meanwhile make one paint
+
+    def _paint(self, shown: Shown) -> None:
+        operator = to_surface(self._operator) if self._operator is not None else None
+        own = to_surface(self._own) if self._own is not None else None
+        self._painter.paint(self._window, *shown, operator=operator, own=own)
+        pygame.display.flip()
+        self.painted = shown
