@@ -100,7 +100,10 @@ async def _main(settings: KioskSettings) -> int:
     screen = None if settings.headless else _screen(settings)
     try:
         if screen is not None:
+            from kiosk_client.screen.taps import ScreenMedia
+
             await screen.open()
+            media = ScreenMedia(media, screen.own_frame, screen.operator_frame)
         kiosk = Kiosk(settings, media, button, _publisher(settings, screen))
         await kiosk.run()
     except HubRejected as exc:

@@ -11,6 +11,7 @@ import asyncio
 import fractions
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -102,10 +103,12 @@ class ToneTrack(MediaStreamTrack):
 
 @dataclass
 class LocalMedia:
-    """The outgoing tracks of one peer connection."""
+    """The kiosk's side of one peer connection: its outgoing tracks, and where the
+    operator's picture goes (the kiosk's screen; nowhere when headless)."""
 
     audio: MediaStreamTrack
     video: MediaStreamTrack
+    show_remote: Callable[[av.VideoFrame], None] | None = None
 
     def close(self) -> None:
         # stop() is idempotent in aiortc; for a MediaPlayer it also releases the device

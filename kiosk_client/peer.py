@@ -139,7 +139,8 @@ class PeerSession:
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         task = asyncio.create_task(
-            consume(track, self._counts, self._speaker), name=f"receive-{track.kind}"
+            consume(track, self._counts, self._speaker, self._media.show_remote),
+            name=f"receive-{track.kind}",
         )
         self._receivers.add(task)
         task.add_done_callback(self._receiver_done)

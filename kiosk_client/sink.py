@@ -1,8 +1,10 @@
-"""What the kiosk does with the operator's media: count every frame, play the voice."""
+"""What the kiosk does with the operator's media: count every frame, play the voice,
+show the picture."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import av
@@ -22,7 +24,12 @@ class FrameCounts:
     audio: int = 0
 
 
-async def consume(track: MediaStreamTrack, counts: FrameCounts, speaker: Speaker | None) -> None:
+async def consume(
+    track: MediaStreamTrack,
+    counts: FrameCounts,
+    speaker: Speaker | None,
+    screen: Callable[[av.VideoFrame], None] | None = None,
+) -> None:
     """Read ``track`` until it ends, counting each frame by kind."""
     logger.debug("receiving %s track %s", track.kind, track.id)
     while True:
@@ -32,6 +39,8 @@ async def consume(track: MediaStreamTrack, counts: FrameCounts, speaker: Speaker
             return
         if track.kind == "video":
             counts.video += 1
+            if screen is not None and isinstance(frame, av.VideoFrame):
+                screen(frame)
         elif track.kind == "audio":
             counts.audio += 1
             if speaker is not None and isinstance(frame, av.AudioFrame):

@@ -33,6 +33,7 @@ from kiosk_client.screen.pictures import to_surface
 logger = logging.getLogger(__name__)
 
 FPS = 15
+CAMERA_STATES = frozenset({"calling", "queued", *VIDEO_STATES})  # the own picture may show
 
 
 def parse_size(text: str) -> tuple[int, int] | None:
@@ -97,13 +98,15 @@ class KioskScreen:
 
     def operator_frame(self, frame: Any) -> None:
         """The operator's newest video frame (``av.VideoFrame`` or an RGB array)."""
-        self._operator = frame
-        self._wake.set()
+        if self._dwell.current.state in VIDEO_STATES:  # not a straggler after the call
+            self._operator = frame
+            self._wake.set()
 
     def own_frame(self, frame: Any) -> None:
         """The villager's own camera's newest frame."""
-        self._own = frame
-        self._wake.set()
+        if self._dwell.current.state in CAMERA_STATES:
+            self._own = frame
+            self._wake.set()
 
     def save(self, path: str) -> None:
         """The screen as it is now, as a PNG."""
@@ -129,6 +132,7 @@ class KioskScreen:
                     logger.info("the window was asked to close; a kiosk's screen stays")
             shown = self._dwell.at(loop.time())
             if shown.state != self._spoken:
+                logger.info("the screen shows %s", shown.state)
                 self._spoken = shown.state
                 self._voice.say(shown.state)
             self._paint(shown)
