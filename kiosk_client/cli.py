@@ -72,7 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     _configure_logging()
     if getattr(args, "render_states", None) is not None:
-        return _render(args.render_states, getattr(args, "language", None))
+        return _render(args)
     given = {
         name: getattr(args, name, None)
         for name in ("server", "kiosk_id", "token", "media", "button", "headless", "status_json",
@@ -128,18 +128,27 @@ def _screen(settings: KioskSettings) -> KioskScreen:
     )
 
 
-def _render(out_dir: Path, language: str | None) -> int:
-    from kiosk_client.screen.render import PromptMissing, render_states
+def _render(args: argparse.Namespace) -> int:
+    """``--render-states DIR``: needs no hub, so no kiosk id or token either."""
+    from kiosk_client.screen.render import DEFAULT_SIZE, PromptMissing, render_states
+    from kiosk_client.screen.window import parse_size
 
+    given: dict[str, Any] = {
+        name: value
+        for name in ("language", "screen_size")
+        if (value := getattr(args, name, None)) is not None
+    }
     try:
-        given: dict[str, Any] = {"language": language} if language else {}
         screen = ScreenSettings(**given)
-        states = render_states(out_dir, screen.language, screen.voice_dir)
+        size = parse_size(screen.screen_size) or DEFAULT_SIZE
+        states = render_states(args.render_states, screen.language, screen.voice_dir, size)
     except ValidationError as exc:
         return _fail("; ".join(_describe(e) for e in exc.errors()))
     except (ScreenUnavailable, PromptMissing, OSError) as exc:
         return _fail(str(exc))
-    logger.info("wrote %d screen states (%s) to %s", len(states), screen.language, out_dir)
+    logger.info(
+        "wrote %d screen states (%s) to %s", len(states), screen.language, args.render_states
+    )
     return EXIT_OK
 
 

@@ -106,7 +106,7 @@ class Painter:
             icons.camera(target, icons.GREY, (w / 2, h / 2), h * 0.3)
         if state == "operator_lost":
             shade = pygame.Surface((w, h), pygame.SRCALPHA)
-            shade.fill((0, 0, 0, 170))
+            shade.fill((0, 0, 0, 200))
             target.blit(shade, (0, 0))
             side = h * 0.3
             icons.offline(target, (w / 2, h * 0.3), side)
