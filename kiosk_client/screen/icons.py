@@ -147,11 +147,11 @@ def rating(surf: pygame.Surface, c: Point, s: float) -> None:
 
 
 def heart(surf: pygame.Surface, c: Point, s: float) -> None:
-    r = s * 0.2
+    r, top = s * 0.2, c[1] - s * 0.1  # two round lobes over a point
     for dx in (-r, r):
-        pygame.draw.circle(surf, RED, (c[0] + dx, c[1] - s * 0.1), r * 1.05)
-    pygame.draw.polygon(surf, RED, [(c[0] - 2 * r - s * 0.005, c[1] - s * 0.05),
-                                    (c[0] + 2 * r + s * 0.005, c[1] - s * 0.05),
+        pygame.draw.circle(surf, RED, (c[0] + dx, top), r * 1.05)
+    edge = (r * 2.04, top)  # each lobe's outermost point: the sides run on from there
+    pygame.draw.polygon(surf, RED, [(c[0] - edge[0], edge[1]), (c[0] + edge[0], edge[1]),
                                     (c[0], c[1] + s * 0.4)])  # fmt: skip
 
 
@@ -159,7 +159,9 @@ def clock(surf: pygame.Surface, c: Point, s: float) -> None:
     pygame.draw.circle(surf, AMBER, c, s * 0.42, int(s * 0.06))
     thick_line(surf, WHITE, c, (c[0], c[1] - s * 0.27), s * 0.06)
     thick_line(surf, WHITE, c, (c[0] + s * 0.2, c[1] + s * 0.05), s * 0.06)
-    handset(surf, CYAN, (c[0] + s * 0.38, c[1] + s * 0.38), s * 0.4)
+    corner = (c[0] + s * 0.36, c[1] + s * 0.32)  # a call back, on a badge of its own
+    pygame.draw.circle(surf, (30, 30, 30), corner, s * 0.2)
+    handset(surf, CYAN, (corner[0], corner[1] + s * 0.03), s * 0.3)
 
 
 def moon(surf: pygame.Surface, c: Point, s: float, background: Colour) -> None:
