@@ -1,12 +1,14 @@
-// Wiring: login and logout, the header, the tabs, the hub's socket, toasts. The parts
-// wired here live in their own modules (the sign-in form in login.js, the availability
-// switch in availability.js, the tabs in tabs.js).
+// Wiring: login and logout, the header, the tabs, and the hub's socket with every
+// message it brings, handled in one switch. The parts wired here live in their own
+// modules (the sign-in form in login.js, the availability switch in availability.js,
+// the tabs in tabs.js, notices in toast.js).
 
 import * as api from "./api.js";
 import { AvailabilitySwitch } from "./availability.js";
 import { CallMedia } from "./call.js";
 import { Desk } from "./desk.js";
-import { applyI18n, getLang, has, onLangChange, setLang, t } from "./i18n.js";
+import { $, closeDialogs } from "./dom.js";
+import { applyI18n, getLang, onLangChange, setLang, t } from "./i18n.js";
 import { initLogin, showLoginForm } from "./login.js";
 import { Presence } from "./presence.js";
 import { RequestForm } from "./request.js";
@@ -14,28 +16,12 @@ import { Review } from "./review.js";
 import { Ringer } from "./ringer.js";
 import { Signalling } from "./signalling.js";
 import { Tabs, VIEWS } from "./tabs.js";
+import { hubErrorText, toast } from "./toast.js";
 import { TownDesk } from "./towndesk.js";
-
-const $ = (id) => document.getElementById(id);
-const TOAST_MS = 6000;
 
 let operator = null; // {username, town_id, town_name, role} while logged in
 
-// --- toasts and the connection banner ---------------------------------------------
-
-function toast(text, kind = "info") {
-  const el = document.createElement("div");
-  el.className = `toast ${kind}`;
-  el.setAttribute("role", kind === "error" ? "alert" : "status");
-  el.dataset.testid = "toast";
-  el.textContent = text;
-  $("toasts").append(el);
-  setTimeout(() => el.remove(), TOAST_MS);
-}
-
-function hubErrorText({ code, message }) {
-  return has(`error.${code}`) ? t(`error.${code}`) : message || code;
-}
+// --- the connection banner -------------------------------------------------------------
 
 let bannerState = "open";
 function showBanner(state) {
@@ -56,58 +42,75 @@ const presence = new Presence({
   onResume: () => availSwitch.set("available"),
   onChange: () => desk.render(),
 });
-const signalling = new Signalling({
-  welcome: (msg) => {
-    media.setIceServers(msg.ice_servers);
-    if (msg.operator) setOperator(msg.operator);
-    presence.reset(); // the hub says the state again right after
-    desk.welcome(msg);
-    townDesk.connected();
-    availSwitch.render();
-    availSwitch.welcome(msg); // available again after a reconnect, if it was before
-  },
-  availability: (msg) => {
-    availSwitch.confirmed(msg.state);
-    desk.setAvailability(msg.state);
-    availSwitch.render();
-  },
-  presence: (msg) => {
-    presence.update(msg, Boolean(desk.ringing));
-    desk.render();
-  },
-  ring: (msg) => {
-    // A villager waiting comes first: bring the desk forward.
-    for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
-    showTab("desk");
-    desk.ring(msg.call);
-  },
-  ring_stop: (msg) => desk.ringStop(msg),
-  callback_ringing: (msg) => {
-    desk.callbackRinging(msg.call);
-    showTab("desk");
-  },
-  answered: (msg) => {
-    desk.answered(msg.call);
-    showTab("desk");
-  },
-  sdp: (msg) => {
-    if (msg.description && msg.description.type === "offer") {
-      media.handleOffer(msg.call_id, msg.description);
-    } else {
-      console.warn("yijian: ignored an sdp that is not an offer", msg);
+/** Every message from the hub, in one place (the types are docs/protocol.md's). */
+function onHubMessage(msg) {
+  switch (msg.type) {
+    case "welcome":
+      media.setIceServers(msg.ice_servers);
+      if (msg.operator) setOperator(msg.operator);
+      presence.reset(); // the hub says the state again right after
+      desk.welcome(msg); // and sends again what it has not confirmed
+      townDesk.connected();
+      availSwitch.render();
+      availSwitch.welcome(msg); // available again after a reconnect, if it was before
+      break;
+    case "availability":
+      availSwitch.confirmed(msg.state);
+      desk.setAvailability(msg.state);
+      availSwitch.render();
+      break;
+    case "presence":
+      presence.update(msg, Boolean(desk.ringing));
+      desk.render();
+      break;
+    case "ring":
+      // A villager waiting comes first: bring the desk forward.
+      closeDialogs();
+      showTab("desk");
+      desk.ring(msg.call);
+      break;
+    case "ring_stop":
+      desk.ringStop(msg);
+      break;
+    case "callback_ringing":
+      desk.callbackRinging(msg.call);
+      showTab("desk");
+      break;
+    case "answered":
+      desk.answered(msg.call);
+      showTab("desk");
+      break;
+    case "sdp":
+      if (msg.description && msg.description.type === "offer") media.handleOffer(msg.call_id, msg.description);
+      else console.warn("yijian: ignored an sdp that is not an offer", msg);
+      break;
+    case "ice":
+      media.handleIce(msg.call_id, msg.candidate);
+      break;
+    case "call_ended":
+      desk.callEnded(msg);
+      break;
+    case "team":
+      townDesk.pushed(msg);
+      break;
+    case "error": {
+      const resending = desk.hubError(msg); // the desk says so; no notice
+      if (resending) break;
+      if (!msg.ref || userRefs.delete(msg.ref)) toast(hubErrorText(msg), "error");
+      else console.warn("yijian: hub refused a background message", msg);
+      break;
     }
-  },
-  ice: (msg) => media.handleIce(msg.call_id, msg.candidate),
-  call_ended: (msg) => desk.callEnded(msg),
-  team: (msg) => townDesk.pushed(msg),
-  error: (msg) => {
-    if (!msg.ref || userRefs.delete(msg.ref)) toast(hubErrorText(msg), "error");
-    else console.warn("yijian: hub refused a background message", msg);
-    desk.hubError(msg);
-  },
-  unknown: (msg) => console.error("yijian: unhandled hub message", msg),
-  status: (state) => showBanner(state),
-  authLost: () => {
+    case "pong":
+      break;
+    default:
+      console.error(`yijian: unknown message type from hub: ${JSON.stringify(msg.type)}`, msg);
+  }
+}
+
+const signalling = new Signalling({
+  onMessage: onHubMessage,
+  onStatus: (state) => showBanner(state),
+  onAuthLost: () => {
     toast(t("error.unauthorized"), "error");
     signedOut();
   },
@@ -138,7 +141,7 @@ const review = new Review({
   onCategories: (categories) => requests.setConfig({ categories }),
   onCallback: (target) => {
     // The desk shows the call-back ringing, then the call.
-    for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
+    closeDialogs();
     showTab("desk");
     desk.callBack(target);
   },
@@ -227,9 +230,7 @@ function signedOut() {
   signalling.stop();
   ringer.silence();
   media.end();
-  desk.call = null;
-  desk.ended = null;
-  desk.callback = null;
+  desk.signedOut();
   presence.clear();
   townDesk.signedOut();
   desk.setAvailability("away");

@@ -2,9 +2,8 @@
 // the hub for the change, and keeps the operator's choice across reconnects. The hub's
 // word decides: the desk holds the availability it last confirmed.
 
+import { $ } from "./dom.js";
 import { t } from "./i18n.js";
-
-const $ = (id) => document.getElementById(id);
 
 export class AvailabilitySwitch {
   /**

@@ -2,28 +2,13 @@
 // detail dialog showing each call's event timeline.
 
 import { getCall, listCalls } from "./api.js";
+import { h } from "./dom.js";
 import { between, clock, dateTime, since, timeOfDay } from "./format.js";
 import { t, tr } from "./i18n.js";
 import { PagedView, Pager } from "./pager.js";
 
 const PAGE_SIZE = 50;
 const LIVE = new Set(["queued", "connected"]);
-
-/** Create an element: h("td", {class: "x"}, "text", child, ...). */
-export function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === "class") el.className = v;
-    else if (k === "dataset") Object.assign(el.dataset, v);
-    else el.setAttribute(k, v === true ? "" : String(v));
-  }
-  for (const c of children.flat()) {
-    if (c === null || c === undefined || c === "") continue;
-    el.append(c instanceof Node ? c : String(c));
-  }
-  return el;
-}
 
 /** The 回电 button: `onCallback(target)` rings the kiosk of `target` back. */
 export function callbackButton(onCallback, target) {

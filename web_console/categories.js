@@ -3,7 +3,7 @@
 // filed keep the category they have.
 
 import { putCategories } from "./api.js";
-import { h } from "./calllog.js";
+import { h } from "./dom.js";
 import { has, t, tr } from "./i18n.js";
 
 const MAX_LEN = 40;

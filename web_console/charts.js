@@ -4,7 +4,7 @@
 // scaled to the width of its card. Every mark has a <title> for hovering, and the
 // figure an aria-label that says what the chart shows.
 
-import { h } from "./calllog.js";
+import { h } from "./dom.js";
 
 const NS = "http://www.w3.org/2000/svg";
 const FONT = 13; // px in viewBox units; the card is about as wide as the viewBox

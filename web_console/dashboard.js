@@ -5,7 +5,7 @@
 // /api/stats as is.
 
 import { stats as fetchStats, listCalls } from "./api.js";
-import { h } from "./calllog.js";
+import { $, find, h } from "./dom.js";
 import { dashboardCharts } from "./dashcharts.js";
 import { count, longDay, percent, presetRange, rangeParams, seconds } from "./dates.js";
 import { has, t } from "./i18n.js";
@@ -42,15 +42,14 @@ function withUnits(text) {
 export class Dashboard {
   /** @param onDrill function({tab, status?, overdue?, from, to}) opens a list with this range */
   constructor({ view, directory, onDrill }) {
-    const $ = (sel) => view.querySelector(sel);
     this.view = view;
-    this.body = $(".dash-body");
-    this.caption = $("#dash-range");
-    this.note = $("#dash-note");
-    this.townSelect = $("#dash-town");
-    this.custom = $(".range-custom");
-    this.sinceInput = $("#range-since");
-    this.untilInput = $("#range-until");
+    this.body = find(view, ".dash-body");
+    this.caption = $("dash-range");
+    this.note = $("dash-note");
+    this.townSelect = $("dash-town");
+    this.custom = find(view, ".range-custom");
+    this.sinceInput = $("range-since");
+    this.untilInput = $("range-until");
     this.directory = directory;
     this.onDrill = onDrill;
     this.operator = null;
@@ -65,8 +64,8 @@ export class Dashboard {
     for (const btn of view.querySelectorAll("[data-range]")) {
       btn.addEventListener("click", () => this.choose(btn.dataset.range));
     }
-    $("#range-apply").addEventListener("click", () => this.applyCustom());
-    $("#dash-refresh").addEventListener("click", () => this.load());
+    $("range-apply").addEventListener("click", () => this.applyCustom());
+    $("dash-refresh").addEventListener("click", () => this.load());
     this.townSelect.addEventListener("change", () => {
       this.town = this.townSelect.value;
       this.load();

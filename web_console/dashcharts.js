@@ -2,7 +2,7 @@
 // calls by hour of day, how calls ended and calls per kiosk, each drawn by charts.js
 // at the width it shows.
 
-import { h } from "./calllog.js";
+import { h } from "./dom.js";
 import { barList, columnChart, lineChart } from "./charts.js";
 import { axisDay, count, longDay } from "./dates.js";
 import { t } from "./i18n.js";

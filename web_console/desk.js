@@ -1,24 +1,21 @@
 // The desk: what rings, the call-back ringing a kiosk (deskcallback.js), the call in
 // progress and how it ended. Holds the call state; app.js feeds it the hub's messages.
+// An answer or a hang-up is kept until the hub confirms it (outbox.js).
 
 import { CallBack } from "./deskcallback.js";
-import { clock, parseTime, serverNow, since } from "./format.js";
-import { renderDesk } from "./deskview.js";
+import { $ } from "./dom.js";
+import { renderDesk, tickDesk } from "./deskview.js";
+import { parseTime, serverNow } from "./format.js";
 import { has, t } from "./i18n.js";
-
-const $ = (id) => document.getElementById(id);
+import { Outbox } from "./outbox.js";
 
 export class Desk {
   /**
-   * @param send      function(msg) → ref or null (not connected)
-   * @param media     CallMedia
-   * @param ringer    Ringer
-   * @param requests  RequestForm
-   * @param presence  Presence (the operator's state across tabs)
-   * @param onCallOver function() after a call ends (refreshes the log)
+   * @param send function(msg) → ref or null (not connected); media CallMedia; ringer
+   *   Ringer; requests RequestForm; presence Presence (the operator's state in every
+   *   tab); onCallOver function() after a call ends (refreshes the log)
    */
   constructor({ send, media, ringer, requests, presence, toast, onCallOver }) {
-    this.send = send;
     this.media = media;
     this.ringer = ringer;
     this.requests = requests;
@@ -32,10 +29,10 @@ export class Desk {
     this.callStart = 0; // hub-clock ms when it was answered
     this.mediaState = "waiting";
     this.localMissing = null; // null | "camera" | "all"
-    this.hangingUp = false;
     this.ended = null; // {call_id, status, reason, callback} of the call that just ended
     this.soundBlocked = false;
-    this.outCall = new CallBack({ send, ringer, toast }); // the call-back this desk rings out
+    this.outbox = new Outbox({ send }); // answers and hang-ups until the hub confirms them
+    this.outCall = new CallBack({ send, outbox: this.outbox, ringer, toast }); // the call-back we ring out
 
     $("answer-btn").addEventListener("click", () => this.answer());
     $("hangup-btn").addEventListener("click", () => this.hangup());
@@ -56,16 +53,19 @@ export class Desk {
     return this.outCall.current;
   }
 
-  set callback(value) {
-    this.outCall.current = value;
-  }
-
-  get cancelling() {
-    return this.outCall.cancelling;
-  }
-
   get inCall() {
     return this.call !== null;
+  }
+
+  /** A hang-up of the call is on its way (sent, or being sent again). */
+  get hangingUp() {
+    return Boolean(this.call) && this.outbox.has("hangup", this.call.id);
+  }
+
+  /** The hub could not take our answer or hang-up yet: it goes again by itself. */
+  get retrying() {
+    if (this.call) return this.outbox.retrying("hangup", this.call.id);
+    return Boolean(this.answering) && this.outbox.retrying("answer", this.answering);
   }
 
   /** In a call or calling a kiosk back: no second call-back now. */
@@ -79,7 +79,8 @@ export class Desk {
     const call = this.ringing;
     if (!call || this.answering) return;
     this.ringer.unlock();
-    if (!this.send({ type: "answer", call_id: call.id })) {
+    if (!this.outbox.post({ type: "answer", call_id: call.id })) {
+      this.outbox.confirm("answer", call.id); // the hub rings again once the socket is back
       this.toast(t("error.not_connected"), "error");
       return;
     }
@@ -89,13 +90,11 @@ export class Desk {
     this.render();
   }
 
+  /** Hang up; the hang-up goes until the hub ends the call, across an outage of its
+   * Redis or of the socket, and the desk says so meanwhile. */
   hangup() {
-    if (!this.call) return;
-    if (!this.send({ type: "hangup", call_id: this.call.id })) {
-      this.toast(t("error.not_connected"), "error");
-      return;
-    }
-    this.hangingUp = true;
+    if (!this.call || this.hangingUp) return;
+    this.outbox.post({ type: "hangup", call_id: this.call.id });
     this.render();
   }
 
@@ -130,8 +129,8 @@ export class Desk {
   }
 
   ring(call) {
+    if (this.answering !== call.id) this.stopRinging(); // an answer still going keeps going
     this.ringing = call;
-    this.answering = null;
     this.ended = null; // that notice was about an earlier call
     this.ringer.start();
     this.render();
@@ -158,28 +157,34 @@ export class Desk {
     this.requests.open(view);
   }
 
-  /** The hub's error for one of our messages. */
+  /** The hub's error for one of our messages. True when the message goes again (the
+   * desk says so; no notice needed). */
   hubError({ code, ref }) {
+    if (this.outbox.refused({ code, ref })) {
+      this.render();
+      return true;
+    }
     if (this.outCall.refused({ code, ref })) {
       // The call-back could not start (kiosk offline, busy...): the toast says why.
       this.render();
-      return;
+      return false;
     }
     if (this.call && !this.answering && (code === "call_ended" || code === "call_not_found")) {
       // Our call is gone without our hearing of its end (e.g. across a reconnect).
       this.callEnded({ call_id: this.call.id, status: null, reason: null });
-      return;
+      return false;
     }
     if (this.answering) {
       // The answer failed (taken, gone, wrong state): this ring is over for us.
       this.stopRinging();
       this.releaseDevicesIfIdle();
     }
-    this.hangingUp = false;
     this.render();
+    return false;
   }
 
   callEnded({ call_id: callId, status, reason }) {
+    this.outbox.confirm("hangup", callId);
     if (this.ringing && this.ringing.id === callId) this.stopRinging();
     const callback = this.outCall.ended(callId, reason);
     if (callback) {
@@ -187,7 +192,6 @@ export class Desk {
     } else if (this.call && this.call.id === callId) {
       this.media.end();
       this.call = null;
-      this.hangingUp = false;
       this.soundBlocked = false;
       this.ended = { call_id: callId, status, reason };
       // Back in the queue: whoever answers it next writes its request (a draft stays).
@@ -204,18 +208,15 @@ export class Desk {
     this.onCallOver();
   }
 
-  /** A (re)connect: restore from the hub's view of our live call. */
+  /** A (re)connect: restore from the hub's view of our live call, then send again
+   * whatever the hub has not confirmed. */
   welcome(msg) {
     this.stopRinging(); // the hub rings again if the call still waits
     const call = msg.call;
+    const ended = !call && this.call;
     if (call && call.status === "queued") {
-      // Our call-back still rings the kiosk.
-      this.callbackRinging(call);
-      this.setAvailability(msg.availability);
-      return;
-    }
-    this.outCall.welcome(call);
-    if (call && (!this.call || this.call.id !== call.id)) {
+      this.outCall.ringing(call); // our call-back still rings the kiosk
+    } else if (call && (!this.call || this.call.id !== call.id)) {
       // A reloaded or reopened console: no peer connection yet; the kiosk offers anew.
       this.startCall(call, parseTime(call.answered_at) ?? serverNow());
       if (!this.requests.isOpen || this.requests.call.id !== call.id) this.requests.open(call);
@@ -229,12 +230,13 @@ export class Desk {
         this.mediaState = "waiting";
         this.media.requestOffer(call.id);
       }
-    } else if (this.call) {
-      // It ended while we were away from the hub.
-      this.callEnded({ call_id: this.call.id, status: "completed", reason: null });
-      return;
     }
-    this.setAvailability(msg.availability);
+    if (!call || call.status !== "queued") this.outCall.welcome(call);
+    // It ended while we were away from the hub.
+    if (ended) this.callEnded({ call_id: this.call.id, status: "completed", reason: null });
+    else this.availability = msg.availability;
+    this.outbox.reconnected();
+    this.render();
   }
 
   mediaChanged(state) {
@@ -253,7 +255,6 @@ export class Desk {
     this.call = call;
     this.callStart = startMs;
     this.ended = null;
-    this.hangingUp = false;
     this.mediaState = "waiting";
     this.localMissing = null;
     this.media.setCall(call.id);
@@ -268,8 +269,18 @@ export class Desk {
 
   stopRinging() {
     this.ringer.stop();
+    if (this.answering) this.outbox.confirm("answer", this.answering);
     this.ringing = null;
     this.answering = null;
+  }
+
+  /** Signed out: no call, nothing left to send. */
+  signedOut() {
+    this.outbox.clear();
+    this.stopRinging();
+    this.call = null;
+    this.ended = null;
+    this.outCall.current = null;
   }
 
   releaseDevicesIfIdle() {
@@ -278,17 +289,11 @@ export class Desk {
 
   /** Once a second: the counters. */
   tick() {
-    this.outCall.tick();
-    if (this.ringing) {
-      $("incoming-wait").textContent = t("incoming.waiting", { time: clock(since(this.ringing.created_at)) });
-    }
-    if (this.call) {
-      $("call-timer").textContent = t("call.timer", { time: clock((serverNow() - this.callStart) / 1000) });
-    }
+    tickDesk(this);
   }
 
   render() {
     renderDesk(this);
-    this.tick();
+    tickDesk(this);
   }
 }

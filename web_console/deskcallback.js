@@ -3,19 +3,21 @@
 // (an ordinary call from there on), declines or does not answer, or the operator
 // cancels.
 
+import { $ } from "./dom.js";
 import { clock, parseTime, serverNow } from "./format.js";
 import { t } from "./i18n.js";
 
-const $ = (id) => document.getElementById(id);
 const GONE = ["call_ended", "call_not_found"];
 
 export class CallBack {
   /**
    * @param send   function(msg) → ref or null (not connected)
+   * @param outbox Outbox: the cancel (a hang-up) goes until the hub confirms it
    * @param ringer Ringer
    */
-  constructor({ send, ringer, toast }) {
+  constructor({ send, outbox, ringer, toast }) {
     this.send = send;
+    this.outbox = outbox;
     this.ringer = ringer;
     this.toast = toast;
     // {ref, target} until the hub says the kiosk rings, then also `call` (a CallView)
@@ -45,10 +47,7 @@ export class CallBack {
   cancel() {
     const cb = this.current;
     if (!cb || !cb.call || this.cancelling) return false;
-    if (!this.send({ type: "hangup", call_id: cb.call.id })) {
-      this.toast(t("error.not_connected"), "error");
-      return false;
-    }
+    this.outbox.post({ type: "hangup", call_id: cb.call.id }); // goes once the socket is back
     this.cancelling = true;
     return true;
   }

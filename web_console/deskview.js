@@ -2,9 +2,9 @@
 // call-back ringing a kiosk (and its ringback), the call in progress and how the last
 // call ended.
 
+import { $ } from "./dom.js";
+import { clock, serverNow, since } from "./format.js";
 import { has, t, tr } from "./i18n.js";
-
-const $ = (id) => document.getElementById(id);
 
 /** The idle panel's words: away, waiting, or busy with a call in another tab. */
 function idleWords(desk) {
@@ -22,7 +22,7 @@ function renderIdle(desk) {
   $("idle-hint").textContent = t(hint);
 }
 
-function renderRinging(ringing, answering) {
+function renderRinging(ringing, answering, retrying) {
   const inc = $("incoming");
   if (!ringing) {
     delete inc.dataset.callId;
@@ -34,6 +34,13 @@ function renderRinging(ringing, answering) {
   const btn = $("answer-btn");
   btn.disabled = Boolean(answering);
   btn.textContent = t(answering ? "incoming.answering" : "incoming.answer");
+  showNote($("answer-note"), answering && retrying ? "incoming.answer_retrying" : null);
+}
+
+/** A note under a button whose message the hub could not take yet: it goes again. */
+function showNote(el, key) {
+  el.hidden = !key;
+  el.textContent = key ? t(key) : "";
 }
 
 function renderCallback(cb, cancelling) {
@@ -72,6 +79,7 @@ function renderCall(desk) {
   const hang = $("hangup-btn");
   hang.disabled = desk.hangingUp;
   hang.textContent = t(desk.hangingUp ? "call.hanging_up" : "call.hangup");
+  showNote($("hangup-note"), desk.hangingUp && desk.retrying ? "call.hangup_retrying" : null);
 }
 
 /** How the last call ended, in words: a call-back that did not connect and a call put
@@ -106,12 +114,23 @@ export function renderDesk(desk) {
   $("idle-panel").hidden = Boolean(ringing || call || callback || desk.ended);
 
   renderIdle(desk);
-  renderRinging(ringing, desk.answering);
-  renderCallback(callback, desk.cancelling);
+  renderRinging(ringing, desk.answering, desk.retrying);
+  renderCallback(callback, desk.outCall.cancelling);
   // While our call-back rings the kiosk, a quiet ringback; cancelling silences it at once.
-  const ringback = desk.ringer.ringback(Boolean(callback && callback.call && !call && !desk.cancelling));
+  const ringback = desk.ringer.ringback(Boolean(callback && callback.call && !call && !desk.outCall.cancelling));
   $("callback-ringing").dataset.ringback = ringback ? "on" : "off";
   if (call) renderCall(desk);
   if (showEnded) renderEnded(desk.ended);
   $("desk-grid").classList.toggle("has-side", desk.requests.isOpen || Boolean(desk.requests.saved));
+}
+
+/** Once a second: how long the call has rung, or lasted; how long a call-back rings. */
+export function tickDesk(desk) {
+  desk.outCall.tick();
+  if (desk.ringing) {
+    $("incoming-wait").textContent = t("incoming.waiting", { time: clock(since(desk.ringing.created_at)) });
+  }
+  if (desk.call) {
+    $("call-timer").textContent = t("call.timer", { time: clock((serverNow() - desk.callStart) / 1000) });
+  }
 }

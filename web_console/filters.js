@@ -3,7 +3,7 @@
 // narrows the log to a village and a week sees that village's requests of the same
 // week on the other tab, and the export links carry exactly what the list shows.
 
-import { h } from "./calllog.js";
+import { h } from "./dom.js";
 import { rangeParams } from "./dates.js";
 import { t, tr } from "./i18n.js";
 

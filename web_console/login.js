@@ -2,9 +2,8 @@
 // wrong.
 
 import * as api from "./api.js";
+import { $ } from "./dom.js";
 import { t } from "./i18n.js";
-
-const $ = (id) => document.getElementById(id);
 
 /**
  * @param beforeLogin function() inside the click, before anything is sent

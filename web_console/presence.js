@@ -2,10 +2,10 @@
 // availability switch, the wrap-up countdown, and the notice when the hub set them
 // away for missed rings. The hub sends `presence` whenever the state changes.
 
+import { $ } from "./dom.js";
 import { clock, parseTime, serverNow } from "./format.js";
 import { t } from "./i18n.js";
 
-const $ = (id) => document.getElementById(id);
 // A switch to away that this tab asked for within this long is the operator's own.
 const OWN_CHOICE_MS = 5000;
 

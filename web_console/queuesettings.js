@@ -6,7 +6,7 @@
 // writes the settings one by one.
 
 import * as api from "./api.js";
-import { h } from "./calllog.js";
+import { h } from "./dom.js";
 import { has, t } from "./i18n.js";
 
 const HOURS = /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/;

@@ -3,7 +3,7 @@
 // asks for, and the append-only note box under the notes. Holds no request itself:
 // the dialog passes the request it shows.
 
-import { h } from "./calllog.js";
+import { h } from "./dom.js";
 import { dayAfter, dayStart, isoDay } from "./dates.js";
 import { t, tr } from "./i18n.js";
 

@@ -2,7 +2,7 @@
 // and a call's detail: its status, overdue and callback tags, the villager's rating,
 // its history as a timeline, and the request section of a call's detail.
 
-import { h } from "./calllog.js";
+import { h } from "./dom.js";
 import { dateOf } from "./dates.js";
 import { dateTime } from "./format.js";
 import { t, tr } from "./i18n.js";

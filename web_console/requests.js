@@ -5,7 +5,7 @@
 // same filters.
 
 import { exportUrl, listRequests } from "./api.js";
-import { h } from "./calllog.js";
+import { $, find, h } from "./dom.js";
 import { dateOf, dayTime, isoDay } from "./dates.js";
 import { t, tr } from "./i18n.js";
 import { PagedView, Pager } from "./pager.js";
@@ -22,14 +22,13 @@ export class RequestList extends PagedView {
    */
   constructor({ view, filters, directory, onOpen }) {
     super();
-    const $ = (sel) => view.querySelector(sel);
     this.view = view;
-    this.slot = $(".filters-slot");
-    this.tbody = $("#requests-body");
-    this.note = $("#requests-note");
-    this.moreBtn = $("#requests-more");
-    this.csvLink = $("#export-requests-csv");
-    this.open311Link = $("#export-open311");
+    this.slot = find(view, ".filters-slot");
+    this.tbody = $("requests-body");
+    this.note = $("requests-note");
+    this.moreBtn = $("requests-more");
+    this.csvLink = $("export-requests-csv");
+    this.open311Link = $("export-open311");
     this.filters = filters;
     this.directory = directory;
     this.onOpen = onOpen;
@@ -42,7 +41,7 @@ export class RequestList extends PagedView {
       failed: "rq.failed",
       empty: () => (filters.active("requests") ? "rq.empty_filtered" : "rq.empty"),
     });
-    $("#requests-refresh").addEventListener("click", () => this.refresh());
+    $("requests-refresh").addEventListener("click", () => this.refresh());
     this.moreBtn.addEventListener("click", () => this.loadMore());
     const openRow = (row) => row && this.onOpen(row.dataset.requestId);
     this.tbody.addEventListener("click", (ev) => openRow(ev.target.closest("tr[data-request-id]")));

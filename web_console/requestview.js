@@ -3,7 +3,8 @@
 // call's own detail with its event timeline.
 
 import { addNote, getCall, getRequest, updateRequest } from "./api.js";
-import { callbackButton, h, statusChip } from "./calllog.js";
+import { callbackButton, statusChip } from "./calllog.js";
+import { h } from "./dom.js";
 import { dateOf } from "./dates.js";
 import { clock, dateTime } from "./format.js";
 import { has, t } from "./i18n.js";

@@ -8,12 +8,11 @@ import { CallLog } from "./calllog.js";
 import { CategoryEditor } from "./categories.js";
 import { Dashboard } from "./dashboard.js";
 import { isoDay, setTownOffset } from "./dates.js";
+import { $, closeDialogs } from "./dom.js";
 import { Directory, FilterBar } from "./filters.js";
 import { RequestList } from "./requests.js";
 import { callRequestSection, requestIdOf } from "./requestparts.js";
 import { canClose, RequestDetail } from "./requestview.js";
-
-const $ = (id) => document.getElementById(id);
 
 export class Review {
   /**
@@ -149,7 +148,7 @@ export class Review {
   }
 
   signedOut() {
-    for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
+    closeDialogs();
     this.operator = null;
     this.filters.reset();
     this.directory.clear();

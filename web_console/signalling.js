@@ -1,5 +1,6 @@
-// The operator's WebSocket to the hub: one switch over the message type, a
-// keep-alive ping, and reconnection with backoff until stop() is called.
+// The operator's WebSocket to the hub: the socket, a keep-alive ping, and reconnection
+// with backoff until stop() is called. It hands every message the hub sends, parsed,
+// to one function (app.js's switch over the message type).
 
 import { me } from "./api.js";
 
@@ -10,14 +11,14 @@ const SILENCE_LIMIT_MS = 10000; // no message (pongs included) for this long: th
 
 export class Signalling {
   /**
-   * @param handlers one function per hub message type (welcome, availability,
-   *   presence, ring, ring_stop, callback_ringing, answered, sdp, ice, call_ended,
-   *   team, error), plus
-   *   status(state, attempt) with state "connecting" | "open" | "reconnecting",
-   *   authLost() when the session is gone, and unknown(msg).
+   * @param onMessage  function(msg) for every message from the hub
+   * @param onStatus   function(state, attempt) with state "connecting" | "open" | "reconnecting"
+   * @param onAuthLost function() when the session is gone
    */
-  constructor(handlers) {
-    this.h = handlers;
+  constructor({ onMessage, onStatus, onAuthLost }) {
+    this.onMessage = onMessage;
+    this.onStatus = onStatus;
+    this.onAuthLost = onAuthLost;
     this.ws = null;
     this.stopped = true;
     this.attempt = 0;
@@ -31,7 +32,7 @@ export class Signalling {
     if (!this.stopped) return;
     this.stopped = false;
     this.attempt = 0;
-    this.h.status("connecting", 0);
+    this.onStatus("connecting", 0);
     this.open();
   }
 
@@ -80,7 +81,12 @@ export class Signalling {
         console.error("yijian: hub sent a message that is not JSON", ev.data);
         return;
       }
-      this.dispatch(msg);
+      if (msg.type === "welcome") {
+        // The hub's first word on every socket: open from here on.
+        this.attempt = 0;
+        this.onStatus("open", 0);
+      }
+      this.onMessage(msg);
     };
     ws.onerror = () => {
       // onclose follows and does the work
@@ -107,7 +113,7 @@ export class Signalling {
 
   async scheduleReconnect() {
     const attempt = ++this.attempt;
-    this.h.status("reconnecting", attempt);
+    this.onStatus("reconnecting", attempt);
     // A refused handshake looks the same as a dead hub; ask whether the session lives.
     try {
       await me();
@@ -115,7 +121,7 @@ export class Signalling {
       if (err.status === 401) {
         if (!this.stopped) {
           this.stop();
-          this.h.authLost();
+          this.onAuthLost();
         }
         return;
       }
@@ -127,54 +133,5 @@ export class Signalling {
       this.retryTimer = null;
       if (!this.stopped) this.open();
     }, delay);
-  }
-
-  dispatch(msg) {
-    const h = this.h;
-    switch (msg.type) {
-      case "welcome":
-        this.attempt = 0;
-        h.status("open", 0);
-        h.welcome(msg);
-        break;
-      case "availability":
-        h.availability(msg);
-        break;
-      case "presence":
-        h.presence(msg);
-        break;
-      case "ring":
-        h.ring(msg);
-        break;
-      case "ring_stop":
-        h.ring_stop(msg);
-        break;
-      case "callback_ringing":
-        h.callback_ringing(msg);
-        break;
-      case "answered":
-        h.answered(msg);
-        break;
-      case "sdp":
-        h.sdp(msg);
-        break;
-      case "ice":
-        h.ice(msg);
-        break;
-      case "call_ended":
-        h.call_ended(msg);
-        break;
-      case "team":
-        h.team(msg);
-        break;
-      case "error":
-        h.error(msg);
-        break;
-      case "pong":
-        break;
-      default:
-        console.error(`yijian: unknown message type from hub: ${JSON.stringify(msg.type)}`, msg);
-        h.unknown(msg);
-    }
   }
 }

@@ -1,6 +1,6 @@
 // The tabs: which of the four views shows, and the tab buttons that switch them.
 
-const $ = (id) => document.getElementById(id);
+import { $ } from "./dom.js";
 
 export const VIEWS = {
   desk: "desk-view",

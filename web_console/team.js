@@ -5,7 +5,7 @@
 // comes forward after a long silence, or when 30 s pass without a word from the hub.
 
 import * as api from "./api.js";
-import { h } from "./calllog.js";
+import { $, h } from "./dom.js";
 import { clock, parseTime, serverNow, timeOfDay } from "./format.js";
 import { t } from "./i18n.js";
 
@@ -35,12 +35,11 @@ export class TeamPanel {
    * @param send     function(msg) → ref, or null when the hub's socket is down
    */
   constructor({ view, openCall, directory, send }) {
-    const $ = (sel) => view.querySelector(sel);
     this.view = view;
-    this.body = $("#team-body");
-    this.summary = $("#team-summary");
-    this.note = $("#team-note");
-    this.townSelect = $("#team-town");
+    this.body = $("team-body");
+    this.summary = $("team-summary");
+    this.note = $("team-note");
+    this.townSelect = $("team-town");
     this.towns = () => [...directory.towns];
     directory.onChange(() => this.renderTowns()); // a town first seen in the log
     this.send = send;
@@ -54,7 +53,7 @@ export class TeamPanel {
     this.error = null;
     this.loadedAt = null;
     this.heardAt = 0; // Date.now() of the last word about this town
-    $("#team-refresh").addEventListener("click", () => this.load());
+    $("team-refresh").addEventListener("click", () => this.load());
     this.body.addEventListener("click", (ev) => {
       const btn = ev.target.closest("button[data-call-id]");
       if (btn) openCall(btn.dataset.callId);

@@ -3,10 +3,9 @@
 // operators may read. It also learns the one setting the console itself needs.
 
 import * as api from "./api.js";
+import { $ } from "./dom.js";
 import { QueueSettings } from "./queuesettings.js";
 import { canWatch, TeamPanel } from "./team.js";
-
-const $ = (id) => document.getElementById(id);
 
 export class TownDesk {
   /**
