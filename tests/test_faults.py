@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -106,8 +107,9 @@ async def test_a_press_during_a_redis_restart_makes_exactly_one_call(own_redis, 
         op, _ = await console(hub, "f-op1")  # logged in, so the call waits
         await kiosk.wait_state("idle")
         server.stop(force=True)  # SHUTDOWN, though the hub uses it: the AOF is flushed
+        logged = kiosk.log_path.stat().st_size
         kiosk.press()
-        await asyncio.sleep(1)  # the press meets a hub without Redis
+        await until_logged(kiosk.log_path, logged, "hub error unavailable")  # met the outage
         server.start()
         queued = await kiosk.wait_state("queued", timeout=TIMEOUT * 2)
         async with httpx.AsyncClient(base_url=hub.base, timeout=TIMEOUT) as http:
@@ -154,6 +156,17 @@ async def test_a_message_met_by_a_redis_outage_is_refused_and_the_socket_stays(
     assert (refused["code"], refused["ref"]) == ("unavailable", "press-1")
     assert pong["ref"] == "still-open"
     assert [c["id"] for c in listed] == [reply["call_id"]]
+
+
+async def until_logged(path: Path, offset: int, text: str) -> None:
+    """Until ``text`` shows in the log at ``path`` past ``offset`` (what a process wrote
+    since then)."""
+    async with asyncio.timeout(TIMEOUT):
+        while True:
+            written = (await asyncio.to_thread(path.read_bytes))[offset:]
+            if text in written.decode(errors="replace"):
+                return
+            await asyncio.sleep(0.1)
 
 
 async def list_calls(hub: HubProcess, kiosk_id: str) -> list[dict]:

@@ -43,23 +43,39 @@ async def call_status(hub: HubProcess, username: str, call_id: str) -> dict:
         return (await http.get(f"/api/calls/{call_id}")).json()  # type: ignore[no-any-return]
 
 
+async def until_status(hub: HubProcess, username: str, call_id: str, status: str) -> dict:
+    """The call once it has left ``status`` (polled: the hub tells nobody who is gone)."""
+    async with asyncio.timeout(TIMEOUT):
+        while (call := await call_status(hub, username, call_id))["status"] == status:
+            await asyncio.sleep(0.1)
+    return call
+
+
 async def test_a_kiosk_back_within_the_grace_keeps_its_queued_call(quick_hub, make_town):
-    town = await make_town()
-    (token,) = town.kiosks.values()
+    town = await make_town(kiosks=2)
+    token, witness_token = town.kiosks.values()
     operator, _ = await operator_on(quick_hub, town.operators[0])
     kiosk = await kiosk_on(quick_hub, token)
     await kiosk.send({"type": "call_request", "idempotency_key": "grace-keep-1"})
     call_id = (await kiosk.recv_type("call_queued"))["call_id"]
+    # A witness: a kiosk that leaves just after and never comes back. Its grace runs
+    # out after the first kiosk's would have, so once the sweep has ended its call, the
+    # sweep has had its chance to (wrongly) end the first one too.
+    witness = await kiosk_on(quick_hub, witness_token)
+    await witness.send({"type": "call_request", "idempotency_key": "grace-keep-w"})
+    witness_call = (await witness.recv_type("call_queued"))["call_id"]
     await kiosk.close()
+    await witness.close()
     again = await WsClient.connect(
         quick_hub.ws_base + "/ws/kiosk", {"Authorization": f"Bearer {token}"}
     )
     welcome = await again.recv_type("welcome")
-    await asyncio.sleep(GRACE_S * 2)  # past the grace: the sweep must leave it alone
+    witnessed = await until_status(quick_hub, town.operators[0], witness_call, "queued")
     call = await call_status(quick_hub, town.operators[0], call_id)
     await again.close()
     await operator.close()
     assert welcome["call"]["id"] == call_id and welcome["call"]["position"] == 1
+    assert (witnessed["status"], witnessed["end_reason"]) == ("abandoned", "kiosk_disconnected")
     assert call["status"] == "queued"
 
 
@@ -71,42 +87,57 @@ async def test_a_kiosk_gone_past_the_grace_leaves_an_abandoned_call(quick_hub, m
     await kiosk.send({"type": "call_request", "idempotency_key": "grace-lose-1"})
     call_id = (await kiosk.recv_type("call_queued"))["call_id"]
     await kiosk.close()
-    async with asyncio.timeout(TIMEOUT):
-        while (call := await call_status(quick_hub, town.operators[0], call_id))[
-            "status"
-        ] == "queued":
-            await asyncio.sleep(0.1)
+    call = await until_status(quick_hub, town.operators[0], call_id, "queued")
     await operator.close()
     assert (call["status"], call["end_reason"]) == ("abandoned", "kiosk_disconnected")
     assert event_types(call)[-1] == "ended"
 
 
-async def test_an_operator_back_within_the_grace_finds_the_call(quick_hub, make_town):
-    town = await make_town()
-    (token,) = town.kiosks.values()
-    kiosk = await kiosk_on(quick_hub, token)
-    operator, _ = await operator_on(quick_hub, town.operators[0])
+async def answered_call(
+    hub: HubProcess, kiosk: WsClient, username: str, key: str
+) -> tuple[WsClient, str]:
+    """An available operator answers the kiosk's press: (the operator's socket, call id)."""
+    operator, _ = await operator_on(hub, username)
     await operator.send({"type": "set_availability", "state": "available"})
-    await kiosk.send({"type": "call_request", "idempotency_key": "op-back-001"})
+    await kiosk.send({"type": "call_request", "idempotency_key": key})
     call_id = (await kiosk.recv_type("call_queued"))["call_id"]
     await operator.recv_type("ring")
     await operator.send({"type": "answer", "call_id": call_id})
     await operator.recv_type("answered")
+    return operator, call_id
+
+
+async def test_an_operator_back_within_the_grace_finds_the_call(quick_hub, make_town):
+    town = await make_town(kiosks=2, operators=2)
+    token, witness_token = town.kiosks.values()
+    kiosk = await kiosk_on(quick_hub, token)
+    operator, call_id = await answered_call(quick_hub, kiosk, town.operators[0], "op-back-001")
+    # A witness: another operator in another call, who leaves just after and never comes
+    # back. Its grace runs out after this one's would have, so once the sweep has put its
+    # call back in the queue, the sweep has had its chance to (wrongly) do so here too.
+    witness_kiosk = await kiosk_on(quick_hub, witness_token)
+    witness, witness_call = await answered_call(
+        quick_hub, witness_kiosk, town.operators[1], "op-back-w01"
+    )
     await operator.close()
     lost = await kiosk.recv_type("operator_lost")
+    await witness.close()
+    await witness_kiosk.recv_type("operator_lost")
     operator, welcome = await operator_on(quick_hub, town.operators[0])
     back = await kiosk.recv_type("operator_back")
     # the new console has no peer connection: it asks, and the kiosk is told to offer
     await operator.send({"type": "media_state", "call_id": call_id, "state": "failed"})
     restart = await kiosk.recv_type("restart_media")
-    await asyncio.sleep(GRACE_S * 2)
+    requeued = await witness_kiosk.recv_type("call_queued")
     await operator.send({"type": "hangup", "call_id": call_id})
     ended = await operator.recv_type("call_ended")
     await operator.close()
     await kiosk.close()
+    await witness_kiosk.close()
     assert welcome["call"]["id"] == call_id
     assert (lost["call_id"], lost["grace_s"]) == (call_id, GRACE_S)
     assert back["call_id"] == restart["call_id"] == call_id
+    assert requeued["call_id"] == witness_call
     assert (ended["status"], ended["reason"]) == ("completed", "operator_hangup")
 
 
