@@ -125,6 +125,7 @@ def _screen(settings: KioskSettings) -> KioskScreen:
         size=parse_size(settings.screen_size),
         ended_dwell_s=settings.ended_dwell_s,
         rating_dwell_s=settings.rating_window_s,
+        shots=settings.screenshot_dir,
     )
 
 

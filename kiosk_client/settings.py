@@ -35,6 +35,9 @@ class ScreenSettings(BaseSettings):
     ended_dwell_s: float = Field(
         default=8.0, ge=0, description="How long an end-of-call screen stays before ready."
     )
+    screenshot_dir: Path | None = Field(
+        default=None, description="Save the screen as NNN-<state>.png at every change."
+    )
 
 
 class KioskSettings(ScreenSettings):

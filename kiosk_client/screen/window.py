@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
 from kiosk_client.prompts import lines_for
@@ -51,8 +52,12 @@ class KioskScreen:
         size: tuple[int, int] | None = None,
         ended_dwell_s: float = 8.0,
         rating_dwell_s: float = 15.0,
+        shots: Path | None = None,
     ) -> None:
         self._voice = voice
+        self._shots = shots  # a folder that gets a PNG whenever the screen changes state
+        self._shot_count = 0
+        self._shot_video = False  # this call's first operator frame is in a shot already
         self._size = size
         idle = Shown(*lines_for(Status("idle")))
         self._dwell = Dwell(idle, ended_dwell_s, rating_dwell_s)
@@ -131,20 +136,36 @@ class KioskScreen:
                 if event.type == pygame.QUIT:
                     logger.info("the window was asked to close; a kiosk's screen stays")
             shown = self._dwell.at(loop.time())
-            if shown.state != self._spoken:
+            changed = shown.state != self._spoken
+            if changed:
                 logger.info("the screen shows %s", shown.state)
                 self._spoken = shown.state
                 self._voice.say(shown.state)
-            self._paint(shown)
+            video = self._paint(shown)
+            if changed:
+                self._shoot(shown.state)
+            if not video:
+                self._shot_video = False
+            elif not self._shot_video:  # the first picture of the operator in this call
+                self._shot_video = True
+                self._shoot(f"{shown.state}-video")
             self._wake.clear()
             timeout = self._dwell.next_change(loop.time())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), 1.0 if timeout is None else timeout)
             await asyncio.sleep(1 / FPS)  # frames that arrive meanwhile make one paint
 
-    def _paint(self, shown: Shown) -> None:
+    def _paint(self, shown: Shown) -> bool:
+        """Draw ``shown``; whether the operator's picture is in it."""
         operator = to_surface(self._operator) if self._operator is not None else None
         own = to_surface(self._own) if self._own is not None else None
         self._painter.paint(self._window, *shown, operator=operator, own=own)
         pygame.display.flip()
         self.painted = shown
+        return operator is not None
+
+    def _shoot(self, name: str) -> None:
+        if self._shots is not None:
+            self._shot_count += 1
+            self._shots.mkdir(parents=True, exist_ok=True)
+            self.save(str(self._shots / f"{self._shot_count:03d}-{name}.png"))
