@@ -202,8 +202,7 @@ class Controller:
                     logger.info("call %s ended (%s), not ours any more", call_id, reason)
             case OperatorLost(call_id=call_id, grace_s=grace_s):
                 if call is not None and call.id == call_id:
-                    logger.info("call %s: the operator's console dropped; waiting up to "
-                                "%.0f s for them", call_id, grace_s)  # fmt: skip
+                    logger.info("call %s: the operator dropped; waiting %.0f s", call_id, grace_s)
                     call.operator_lost = True
                     self._publish()
             case OperatorBack(call_id=call_id):
