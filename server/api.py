@@ -21,6 +21,7 @@ from server.deps import (
     visible_call,
 )
 from server.errors import BadState, Forbidden
+from server.http_edge import client_address, is_https
 from server.request_model import Changes
 
 router = APIRouter(prefix="/api")
@@ -47,12 +48,15 @@ def operator_json(op: Any, town_name: str) -> dict[str, str]:
 
 @router.post("/auth/login")
 async def login(body: LoginBody, request: Request, accounts: AccountsDep) -> JSONResponse:
-    operator, token = await accounts.login(body.username, body.password)
+    settings = request.app.state.settings
+    address = client_address(request, settings.trusted_proxies)
+    operator, token = await accounts.login(body.username, body.password, address)
     town = await accounts.town(operator.town_id)
     response = JSONResponse(operator_json(operator, town.name))
+    secure = settings.cookie_secure or is_https(request, settings.trusted_proxies)
     response.set_cookie(
         SESSION_COOKIE, token, max_age=accounts.session_ttl_s, httponly=True,
-        samesite="strict", secure=request.app.state.settings.cookie_secure, path="/",
+        samesite="strict", secure=secure, path="/",
     )  # fmt: skip
     return response
 

@@ -38,5 +38,5 @@ async def put_settings(
         if name not in SETTING_NAMES:
             await towns.set(town, name, "")  # raises the unknown-setting error
     for name, value in body.root.items():
-        await towns.set(town, name, str(value))
+        await towns.set(town, name, str(value), admin=operator.role == "admin")
     return await get_settings(town, operator, request)

@@ -21,12 +21,14 @@ from server.accounts import Accounts
 from server.bus import Bus
 from server.calllog import CallLog
 from server.calls import CallStore
-from server.errors import YijianError, error_body
+from server.errors import YijianError, error_body, retry_after
+from server.http_edge import add_security_headers
 from server.redis_conn import HUB_CLIENT_NAME, connect
 from server.request_query import RequestQuery
 from server.retention import Retention
 from server.settings import HubSettings
 from server.signalling import SignallingHub
+from server.throttle import LoginThrottle
 from yijian import __version__
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,10 @@ def create_app(settings: HubSettings, redis_url: str) -> FastAPI:
         redis = await connect(redis_url, client_name=HUB_CLIENT_NAME)
         bus = Bus(redis)
         await bus.start()
-        accounts = Accounts(redis, settings.session_ttl_s)
+        throttle = LoginThrottle(redis, per_account=settings.login_failures_per_account,
+                                 per_address=settings.login_failures_per_address,
+                                 window_s=settings.login_window_s)  # fmt: skip
+        accounts = Accounts(redis, settings.session_ttl_s, throttle)
         calls = CallStore(redis)
         tracked = tracking.wire(redis, calls)  # requests and the numbers (docs/requests.md)
         hub = SignallingHub(settings, accounts, calls, bus)
@@ -82,7 +87,7 @@ def create_app(settings: HubSettings, redis_url: str) -> FastAPI:
 
     @app.exception_handler(YijianError)
     async def domain_error(_request: Request, exc: YijianError) -> JSONResponse:
-        return JSONResponse(error_body(exc), status_code=exc.status)
+        return JSONResponse(error_body(exc), status_code=exc.status, headers=retry_after(exc))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_body(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -98,11 +103,7 @@ def create_app(settings: HubSettings, redis_url: str) -> FastAPI:
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
         response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
-        if request.url.path.startswith("/api/"):
-            response.headers.setdefault("Cache-Control", "no-store")
+        add_security_headers(request, response, settings.trusted_proxies)
         return response
 
     @app.get("/healthz", tags=["health"])
@@ -110,7 +111,8 @@ def create_app(settings: HubSettings, redis_url: str) -> FastAPI:
         try:
             await asyncio.wait_for(request.app.state.redis.ping(), timeout=2)
         except (redis.exceptions.RedisError, OSError, TimeoutError) as exc:
-            return JSONResponse({"status": "unavailable", "redis": str(exc)}, status_code=503)
+            log.warning("health check: Redis does not answer: %s", exc)  # not told to callers
+            return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok", "version": __version__})
 
     app.include_router(api_reports.router)  # before api's /calls/{id} and /requests/{id}

@@ -40,7 +40,9 @@ class Callbacks:
             raise NotFound(f"no kiosk {msg.kiosk_id!r}", code="kiosk_not_found")
         if not await hub.calls.redis.zcount(keys.kiosk_conns(kiosk.id), now_ms(), "+inf"):
             raise BadState(f"kiosk {kiosk.id} is offline; try again later", code="kiosk_offline")
-        request_id = msg.request_id or await self._request_of(msg.call_id, op.town_id)
+        request_id = await self._request(msg.request_id, kiosk.town_id) or await self._request_of(
+            msg.call_id, kiosk.town_id
+        )
         call, created = await hub.calls.create(
             kiosk, "cb" + secrets.token_hex(8), kind="callback", operator=op.username
         )
@@ -59,6 +61,19 @@ class Callbacks:
         await hub.bus.publish(keys.kiosk_channel(kiosk.id), p.IncomingCall(
             call_id=call.id, operator=op.username, town_name=town.name,
             auto_answer_s=settings.auto_answer_s).model_dump())  # fmt: skip
+
+    async def _request(self, request_id: str | None, town_id: str) -> str | None:
+        """The request to link, which must be of the kiosk's town: another town's
+        request does not exist as far as this operator can tell."""
+        if request_id is None:
+            return None
+        try:
+            found = await self.hub.tracking.requests.get(request_id)
+        except NotFound:
+            found = None
+        if found is None or found.town_id != town_id:
+            raise NotFound(f"no request {request_id!r}", code="request_not_found")
+        return request_id
 
     async def _request_of(self, call_id: str | None, town_id: str) -> str | None:
         if call_id is None:

@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 from server import keys, scripts
 from server.accounts import Kiosk, Operator
 from server.clock import iso, now_ms
-from server.errors import BadState, CallTaken, NotFound
+from server.errors import BadState, CallTaken, NotFound, TooManyRequests
 
 LIVE = ("queued", "connected")
 FINAL = ("completed", "abandoned", "unanswered", "failed")
@@ -123,16 +123,18 @@ class CallStore:
     async def create(
         self, kiosk: Kiosk, idempotency_key: str, kind: str = "call", operator: str = "",
         max_wait_s: float | None = None, overflow: tuple[str, float] | None = None,
+        calls_per_min: int | None = None,
     ) -> tuple[CallRecord, bool]:  # fmt: skip
         """The kiosk's live call, or a new queued one. Returns (call, created). A new
         call's deadlines (``max_wait_s``; ``overflow``: town and seconds) are set with
-        it, in the same step."""
+        it, in the same step; past ``calls_per_min`` new calls this minute a press is
+        refused (``TooManyRequests``)."""
         at = now_ms()
         maxwait_due = at + int(max_wait_s * 1000) if max_wait_s is not None else ""
         overflow_town, overflow_due = (
             (overflow[0], at + int(overflow[1] * 1000)) if overflow else ("", "")
         )
-        call_id, outcome = await self._create(
+        result = await self._create(
             keys=[
                 keys.idempotency(kiosk.id, idempotency_key),
                 keys.kiosk_live(kiosk.id),
@@ -146,11 +148,19 @@ class CallStore:
                 keys.ACTIVE_TOWNS,
                 keys.operator_live(operator or "-"),
                 keys.TIMERS,
+                keys.kiosk_calls_made(kiosk.id),
             ],
             args=[new_id, at, kiosk.id, kiosk.town_id, kiosk.name, kiosk.village,
                   keys.IDEMPOTENCY_TTL_S, kind, operator, maxwait_due, overflow_town,
-                  overflow_due],
+                  overflow_due, calls_per_min or ""],
         )  # fmt: skip
+        call_id, outcome = result[0], result[1]
+        if outcome == "limited":
+            raise TooManyRequests(
+                f"this kiosk placed {calls_per_min} calls in the last minute; "
+                f"press again in {result[2]} s", retry_after_s=int(result[2]),
+                code="too_many_calls",
+            )  # fmt: skip
         if outcome == "busy":
             raise BadState(f"you are already in call {call_id}", code="operator_busy")
         return await self.get(call_id), outcome == "new"

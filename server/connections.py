@@ -24,8 +24,10 @@ from server.accounts import Kiosk, Operator
 log = logging.getLogger(__name__)
 
 OUTBOX_SIZE = 256
-CLOSE_POLICY_VIOLATION = 1008
-CLOSE_TRY_AGAIN = 1013
+CLOSE_POLICY_VIOLATION = 1008  # too many bad messages
+CLOSE_TRY_AGAIN = 1013  # not reading its messages
+CLOSE_REVOKED = 4001  # the session ended or the kiosk's token was rotated or revoked
+CLOSE_RATE_LIMITED = 4029  # more messages than the rate limit allows
 
 
 class Connection:
@@ -102,6 +104,24 @@ class Connection:
         await self._close_socket()
 
 
+class TokenBucket:
+    """At most ``burst`` messages at once, refilled at ``per_s`` a second."""
+
+    def __init__(self, per_s: float, burst: int) -> None:
+        self.per_s, self.burst = per_s, burst
+        self.tokens = float(burst)
+        self.at = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.per_s)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
 class KioskConn(Connection):
     def __init__(self, websocket: WebSocket, kiosk: Kiosk, max_errors_per_10s: int) -> None:
         super().__init__(websocket, max_errors_per_10s)
@@ -113,6 +133,7 @@ class OperatorConn(Connection):
     def __init__(self, websocket: WebSocket, operator: Operator, max_errors_per_10s: int) -> None:
         super().__init__(websocket, max_errors_per_10s)
         self.operator = operator
+        self.session = ""  # the hash of the session it was opened with
         self.availability: str | None = None  # as last told to this console
         self.state: str | None = None
         self.call_id: str | None = None

@@ -18,6 +18,7 @@ from server.calls import CallRecord
 from server.clock import iso, now_ms
 from server.connections import OperatorConn
 from server.errors import BadState, Forbidden, NotFound
+from server.sdp_check import check_relayed
 from server.team import WATCHERS, TeamWatch, check_may_watch
 from yijian import protocol as p
 
@@ -77,6 +78,10 @@ class Consoles:
     async def to_operator(self, conn: OperatorConn, message: dict[str, Any]) -> None:
         if message.get("kind") == "sync":
             await self.sync_console(conn)
+            return
+        if message.get("kind") == "revoke":  # logged out, or the account changed
+            if message.get("session") in (None, conn.session):
+                self.hub.revoke(conn)
             return
         if message.get("type") == "call_ended":
             if message.get("call_id") != conn.call_id:
@@ -158,6 +163,7 @@ class Consoles:
                 await self.hub.accounts.town(town_id)  # an unknown town is town_not_found
                 await self.team.watch(conn, town_id, ref)
             case p.Sdp() | p.Ice():
+                check_relayed(msg)
                 call = await self._operator_call(conn, msg.call_id, connected=True)
                 await self.hub.bus.publish(
                     keys.kiosk_channel(call.kiosk_id), msg.model_dump(exclude={"ref"})

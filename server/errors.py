@@ -6,7 +6,9 @@
     │       └── CallTaken   (409)  another operator answered first
     ├── Unauthorized        (401)  no session, wrong password, wrong kiosk token
     ├── Forbidden           (403)  logged in, but not allowed (e.g. another town)
-    └── NotFound            (404)  no such call, town, kiosk or operator
+    ├── NotFound            (404)  no such call, town, kiosk or operator
+    ├── TooManyRequests     (429)  throttled; ``retry_after_s`` says for how long
+    └── Busy                (503)  the hub's password checks are all taken; retry soon
 
 Each carries a short ``code`` that both the REST API (``{"error": {"code", "message"}}``)
 and the WebSocket ``error`` message use, so clients can translate it.
@@ -53,6 +55,27 @@ class Forbidden(YijianError):
 class NotFound(YijianError):
     status = 404
     code = "not_found"
+
+
+class TooManyRequests(YijianError):
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after_s: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after_s = max(1, retry_after_s)
+
+
+class Busy(YijianError):
+    status = 503
+    code = "busy"
+    retry_after_s = 1
+
+
+def retry_after(exc: YijianError) -> dict[str, str]:
+    """The ``Retry-After`` header of a throttled or busy answer, else none."""
+    seconds = getattr(exc, "retry_after_s", None)
+    return {"Retry-After": str(seconds)} if seconds else {}
 
 
 def error_body(exc: YijianError) -> dict[str, dict[str, str]]:

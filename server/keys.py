@@ -71,7 +71,9 @@ def dispatch_again(town_id: str) -> str:
 
 
 def kiosk(kiosk_id: str) -> str:
-    """hash: town, name, village, token_hash (argon2id)."""
+    """hash: town, name, village, token_hash (HMAC-SHA-256 under TOKEN_KEY; an older
+    argon2id hash is upgraded at the next handshake), epoch (bumped by every rotation
+    or revocation: a socket opened under another epoch is closed), revoked ("1")."""
     return f"{PREFIX}kiosk:{kiosk_id}"
 
 
@@ -94,8 +96,33 @@ IDEMPOTENCY_TTL_S = 24 * 3600
 
 
 def operator(username: str) -> str:
-    """hash: town, role, password_hash (argon2id)."""
+    """hash: town, role, password_hash (argon2id), epoch (bumped by every change of
+    password, role, town or state: sessions and sockets of an older epoch end),
+    disabled ("1")."""
     return f"{PREFIX}operator:{username}"
+
+
+def operator_sessions(username: str) -> str:
+    """set of session token hashes of the operator, so a change can end them all.
+    Members whose session expired are removed at the next login."""
+    return f"{PREFIX}operator:{username}:sessions"
+
+
+def kiosk_calls_made(kiosk_id: str) -> str:
+    """string (integer): calls the kiosk placed in the current minute (the press
+    limit); expires after 60 s. Written by the create-call script."""
+    return f"{PREFIX}kiosk:{kiosk_id}:calls_made"
+
+
+def login_failures(scope: str, value: str) -> str:
+    """string (integer): failed logins for an account (scope "user") or from an
+    address ("addr") in the current window; expires with the window."""
+    return f"{PREFIX}throttle:login:{scope}:{value}"
+
+
+# string: the key of the kiosk tokens' HMAC-SHA-256, 32 random bytes in hex, made on
+# first use (SET NX). Kept for good: without it no kiosk token verifies.
+TOKEN_KEY = PREFIX + "secret:token_key"
 
 
 def presence(username: str) -> str:
@@ -125,7 +152,8 @@ def operator_live(username: str) -> str:
 
 
 def session(token_hash: str) -> str:
-    """hash: username; expires after the session TTL. Keyed by sha256 of the cookie."""
+    """hash: username, created (ms), epoch (the operator's at login); expires after the
+    session TTL. Keyed by sha256 of the cookie."""
     return f"{PREFIX}session:{token_hash}"
 
 

@@ -17,12 +17,14 @@ from server import keys
 from server.clock import now_ms
 from server.connections import KioskConn
 from server.presence import LEASE_MS
+from server.revocation import stale_sockets
 
 if TYPE_CHECKING:
     from server.signalling import SignallingHub
 
 log = logging.getLogger(__name__)
 RENEW_EVERY_S = 2.0
+REVALIDATE_EVERY = 2  # renewals: sockets whose credentials ended close within ~4 s
 SILENT_S = 9.0  # consoles ping every 3 s; three missed pings and the tab is gone
 
 
@@ -30,6 +32,7 @@ class LeaseKeeper:
     def __init__(self, hub: SignallingHub) -> None:
         self.hub = hub
         self._task: asyncio.Task[None] | None = None
+        self._renewals = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="lease-keeper")
@@ -68,6 +71,17 @@ class LeaseKeeper:
                 if kiosk_conns:
                     pipe.zadd(keys.kiosk_conns(kiosk_id), {c.id: until for c in kiosk_conns})
             await pipe.execute()
+        self._renewals += 1
+        if self._renewals % REVALIDATE_EVERY == 0:
+            await self.revalidate()
+
+    async def revalidate(self) -> None:
+        """Close the sockets whose session or token has ended (a lost revoke message)."""
+        hub = self.hub
+        consoles = [c for conns in hub.operators.values() for c in conns if not c.closed]
+        kiosks = [c for conns in hub.kiosks.values() for c in conns if not c.closed]
+        for conn in await stale_sockets(hub.calls.redis, consoles, kiosks):
+            hub.revoke(conn)
 
     async def close(self) -> None:
         if self._task is not None:

@@ -185,6 +185,8 @@ class RequestStore:
         rec = await self.open_for_call(call, by=actor.username)
         if rec is None:
             raise BadState(f"call {call.id} was never answered; it has no request to save")
+        if rec.town_id != call.town_id:  # never edit another town's request through a call
+            raise NotFound(f"call {call.id} has no request of its town", code="request_not_found")
         if changes.status in FINISHED and changes.status != rec.status and not changes.note:
             changes.note = changes.summary
         cfg = await self.towns.get(call.town_id)

@@ -7,12 +7,13 @@ the log can never disagree with the record.
 from __future__ import annotations
 
 # KEYS: idem, kiosk_live, call, events, queue, calls, town_calls, kiosk_calls,
-#       live_calls, active_towns, operator_live, timers
+#       live_calls, active_towns, operator_live, timers, kiosk_calls_made
 # ARGV: call_id, now_ms, kiosk_id, town_id, kiosk_name, village, idem_ttl_s, kind,
 #       operator (a callback reserves the call for the operator who made it, who is
 #       then busy; a press leaves it empty and queues the call),
-#       maxwait_due_ms, overflow_town, overflow_due_ms ('' for none)
-# -> {call_id, "new"|"existing"|"busy"}
+#       maxwait_due_ms, overflow_town, overflow_due_ms ('' for none),
+#       calls_per_min (the press limit; '' for none)
+# -> {call_id, "new"|"existing"|"busy"} | {"", "limited", seconds_left}
 CREATE_CALL = """
 local existing = redis.call('GET', KEYS[1])
 if existing then return {existing, 'existing'} end
@@ -24,6 +25,12 @@ end
 local id, now, operator = ARGV[1], ARGV[2], ARGV[9]
 if operator ~= '' and redis.call('GET', KEYS[11]) then
   return {redis.call('GET', KEYS[11]), 'busy'}
+end
+-- the press limit: a kiosk places at most ARGV[13] calls a minute
+if operator == '' and ARGV[13] ~= '' then
+  local made = redis.call('INCR', KEYS[13])
+  if made == 1 then redis.call('EXPIRE', KEYS[13], 60) end
+  if made > tonumber(ARGV[13]) then return {'', 'limited', redis.call('TTL', KEYS[13])} end
 end
 redis.call('HSET', KEYS[3], 'id', id, 'kiosk_id', ARGV[3], 'town_id', ARGV[4],
   'kiosk_name', ARGV[5], 'village', ARGV[6], 'status', 'queued', 'created_at', now,

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from yijian.protocol import IceServer
 
@@ -27,10 +27,14 @@ class HubSettings(BaseSettings):
     # {"urls": ..., "username": ..., "credential": ...}. Empty on a LAN.
     ice_servers: list[IceServer] = Field(default_factory=list)
     session_ttl_s: int = 12 * 3600
-    # Set on deployments behind HTTPS so the session cookie is never sent in clear.
+    # The session cookie is Secure whenever the request came over HTTPS (directly, or
+    # from a trusted proxy that says so); this forces it on for every response.
     cookie_secure: bool = False
+    # Addresses of the reverse proxies whose X-Forwarded-Proto and X-Forwarded-For are
+    # believed (comma-separated). Empty: none.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Extra origins (scheme://host:port) allowed to open /ws/operator besides the hub's own.
-    allowed_origins: list[str] = Field(default_factory=list)
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # How long a queued call keeps its place after its kiosk's connection drops.
     grace_s: float = 20.0
     # Interval of the sweep that ends calls whose grace ran out.
@@ -38,6 +42,15 @@ class HubSettings(BaseSettings):
     max_message_bytes: int = 64 * 1024
     # A client that sends this many bad messages within ten seconds is disconnected.
     max_errors_per_10s: int = 20
+    # Messages a socket may send: a burst, then so many a second; past that it is
+    # closed with code 4029.
+    ws_message_burst: int = Field(default=60, ge=1)
+    ws_messages_per_s: float = Field(default=20.0, gt=0)
+    # Failed logins allowed per account and per address within login_window_s before
+    # logins are answered 429 until the window ends.
+    login_failures_per_account: int = Field(default=5, ge=1)
+    login_failures_per_address: int = Field(default=50, ge=1)
+    login_window_s: int = Field(default=300, ge=1)
     # Calls and requests older than this are deleted (the counters are kept); 0 keeps all.
     retention_days: int = Field(default=365, ge=0)
     # How often the retention job looks for what has aged out.
@@ -48,7 +61,7 @@ class HubSettings(BaseSettings):
     def _parse_ice(cls, value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else value
 
-    @field_validator("allowed_origins", mode="before")
+    @field_validator("allowed_origins", "trusted_proxies", mode="before")
     @classmethod
     def _parse_origins(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -20,13 +20,14 @@ from server.bus import Bus
 from server.callbacks import Callbacks
 from server.calls import CallRecord, CallStore
 from server.clock import now_ms
-from server.connections import KioskConn, OperatorConn
+from server.connections import CLOSE_REVOKED, KioskConn, OperatorConn
 from server.consoles import Consoles, call_view_of, check_live
 from server.dispatch import Dispatcher
 from server.errors import BadState, Forbidden
 from server.leases import LeaseKeeper
 from server.positions import Positions
 from server.presence import PresenceStore
+from server.sdp_check import check_relayed
 from server.settings import HubSettings
 from server.sweeper import Sweeper
 from server.timers import Timers
@@ -84,6 +85,12 @@ class SignallingHub:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def revoke(self, conn: KioskConn | OperatorConn) -> None:
+        """Close a socket whose credentials ended; its client must authenticate anew."""
+        log.info("closing %s: its credentials were revoked", conn.id)
+        conn.send(p.ErrorMsg(code="revoked", message="your credentials have ended; sign in again"))
+        self.spawn(conn.close(CLOSE_REVOKED))
+
     # --- kiosks ------------------------------------------------------------------
 
     async def kiosk_joined(self, conn: KioskConn) -> None:
@@ -117,6 +124,9 @@ class SignallingHub:
             await self.timers.set_in(settings.grace_s, "grace_kiosk", call.id)
 
     async def to_kiosk(self, conn: KioskConn, message: dict[str, Any]) -> None:
+        if message.get("kind") == "revoke":  # its token was rotated or revoked
+            self.revoke(conn)
+            return
         if message.get("type") in ("call_ended", "call_answered"):
             conn.position = None
         elif message.get("type") == "call_queued":  # back in the queue
@@ -131,6 +141,7 @@ class SignallingHub:
                 call, created = await self.calls.create(
                     conn.kiosk, key, max_wait_s=settings.max_wait_s,
                     overflow=overflow if settings.overflow_to else None,
+                    calls_per_min=settings.kiosk_calls_per_min,
                 )  # fmt: skip
                 if not call.live:
                     raise BadState(f"call {call.id} for this key has ended ({call.status})",
@@ -149,6 +160,7 @@ class SignallingHub:
                 call = await self._kiosk_call(conn, call_id)
                 await self.end_call(call, reason="kiosk_hangup", by=f"kiosk:{conn.kiosk.id}")
             case p.Sdp() | p.Ice():
+                check_relayed(msg)
                 call = await self._kiosk_call(conn, msg.call_id, connected=True)
                 await self.bus.publish(
                     keys.conn_channel(call.operator_conn or "-"), msg.model_dump(exclude={"ref"})
@@ -180,7 +192,10 @@ class SignallingHub:
         if any(op.alive for op in people):
             return True
         overflow_to = (await self.towns.settings(town_id)).overflow_to
-        if overflow_to and overflow_to not in seen:
+        if (
+            overflow_to and overflow_to not in seen
+            and (await self.towns.settings(overflow_to)).accepts_overflow_from(town_id)
+        ):  # fmt: skip
             return await self._anyone_logged_in(overflow_to, seen | {town_id})
         return False
 
@@ -292,10 +307,15 @@ class SignallingHub:
     async def overflow(self, call_id: str, town_id: str) -> None:
         """The call waited long enough at home: ring ``town_id`` too, then its overflow."""
         call = await self.calls.get(call_id)
+        settings = await self.towns.settings(town_id)
+        came_from = call.overflow[-1] if call.overflow else call.town_id
+        if not settings.accepts_overflow_from(came_from):  # consent withdrawn since
+            log.info("call %s does not overflow to %s: it no longer takes %s's calls",
+                     call.id, town_id, came_from)  # fmt: skip
+            return
         if call.status != "queued" or not await self.calls.add_overflow(call, town_id):
             return
         await self.calls.redis.sadd(keys.ACTIVE_TOWNS, town_id)
-        settings = await self.towns.settings(town_id)
         if settings.overflow_to and settings.overflow_to not in (call.town_id, *call.overflow):
             await self.timers.set_in(settings.overflow_after_s, "overflow", call.id,
                                      settings.overflow_to)  # fmt: skip

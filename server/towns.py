@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from server import keys
-from server.errors import BadRequest, NotFound
+from server.errors import BadRequest, Forbidden, NotFound
 
 _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 
@@ -30,6 +30,11 @@ class TownSettings(BaseModel):
     strategy: Literal["ringall", "longest_idle"] = "ringall"
     overflow_to: str = ""
     overflow_after_s: float = Field(default=60, gt=0, le=3600)
+    # Towns whose calls may overflow here (comma-separated ids): this town's consent,
+    # given by its supervisor or an admin. Another town's overflow_to needs it.
+    accept_overflow_from: str = ""
+    # New calls a kiosk may place in a minute; past that a press is refused.
+    kiosk_calls_per_min: int = Field(default=6, ge=1, le=1000)
     # Working hours as "HH:MM-HH:MM" (may wrap past midnight), in utc_offset_h's time;
     # empty means always open.
     hours: str = ""
@@ -45,6 +50,18 @@ class TownSettings(BaseModel):
         if value and not re.match(r"^[A-Za-z0-9_-]{1,64}$", value):
             raise ValueError(f"expected a town id, found {value!r}")
         return value
+
+    @field_validator("accept_overflow_from")
+    @classmethod
+    def _town_ids(cls, value: str) -> str:
+        ids = [t.strip() for t in value.split(",") if t.strip()]
+        for town_id in ids:
+            if not re.match(r"^[A-Za-z0-9_-]{1,64}$", town_id):
+                raise ValueError(f"expected town ids separated by commas, found {town_id!r}")
+        return ",".join(ids)
+
+    def accepts_overflow_from(self, town_id: str) -> bool:
+        return town_id in self.accept_overflow_from.split(",")
 
     @field_validator("hours")
     @classmethod
@@ -86,7 +103,11 @@ class Towns:
             raise NotFound(f"no town {town_id!r}", code="town_not_found")
         return TownSettings.model_validate({**self.defaults, **data})
 
-    async def set(self, town_id: str, name: str, value: str) -> TownSettings:
+    async def set(
+        self, town_id: str, name: str, value: str, *, admin: bool = False
+    ) -> TownSettings:
+        """Change one setting. ``overflow_to`` needs the other town's consent
+        (``accept_overflow_from``); an admin (the CLI) gives it on that town's behalf."""
         if name not in SETTING_NAMES:
             raise BadRequest(
                 f"unknown setting {name!r}; known: {', '.join(SETTING_NAMES)}", code="bad_setting"
@@ -97,8 +118,7 @@ class Towns:
         if name == "overflow_to" and value:
             if value == town_id:
                 raise BadRequest("a town cannot overflow to itself", code="bad_setting")
-            if not await self.redis.exists(keys.town(value)):
-                raise NotFound(f"no town {value!r} to overflow to", code="town_not_found")
+            await self._consent(town_id, value, admin)
         try:
             settings = TownSettings.model_validate({**self.defaults, **current, name: value})
         except ValidationError as exc:
@@ -106,3 +126,19 @@ class Towns:
             raise BadRequest(f"bad value for {name}: {detail}", code="bad_setting") from None
         await self.redis.hset(keys.town(town_id), name, value)
         return settings
+
+    async def _consent(self, town_id: str, target: str, admin: bool) -> None:
+        """Whether ``target`` takes ``town_id``'s overflow; an admin records its consent.
+        To anyone else an unknown town and one that did not agree look the same."""
+        accepted = await self.redis.hget(keys.town(target), "accept_overflow_from")
+        if accepted is not None and town_id in accepted.split(","):
+            return
+        if not admin:
+            raise Forbidden(
+                f"town {target!r} has not agreed to take {town_id!r}'s calls: its supervisor "
+                f"adds {town_id!r} to its accept_overflow_from first", code="overflow_not_agreed",
+            )  # fmt: skip
+        if not await self.redis.exists(keys.town(target)):
+            raise NotFound(f"no town {target!r} to overflow to", code="town_not_found")
+        joined = ",".join(t for t in [*(accepted or "").split(","), town_id] if t)
+        await self.redis.hset(keys.town(target), "accept_overflow_from", joined)

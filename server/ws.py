@@ -20,15 +20,22 @@ from fastapi import APIRouter, WebSocket
 from pydantic import TypeAdapter, ValidationError
 from starlette.responses import JSONResponse
 
-from server.connections import CLOSE_POLICY_VIOLATION, KioskConn, OperatorConn
-from server.errors import Forbidden, Unauthorized, YijianError, error_body
+from server.accounts import session_hash
+from server.connections import (
+    CLOSE_POLICY_VIOLATION,
+    CLOSE_RATE_LIMITED,
+    KioskConn,
+    OperatorConn,
+    TokenBucket,
+)
+from server.deps import SESSION_COOKIE
+from server.errors import Forbidden, Unauthorized, YijianError, error_body, retry_after
 from server.redis_conn import REDIS_UNAVAILABLE
 from server.signalling import SignallingHub
 from yijian import protocol as p
 
 log = logging.getLogger(__name__)
 router = APIRouter()
-SESSION_COOKIE = "yijian_session"
 
 
 def origin_allowed(websocket: WebSocket, extra: list[str]) -> bool:
@@ -44,7 +51,8 @@ def origin_allowed(websocket: WebSocket, extra: list[str]) -> bool:
 async def deny(websocket: WebSocket, exc: YijianError) -> None:
     """Refuse the handshake with an HTTP status the client can read."""
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
-        await websocket.send_denial_response(JSONResponse(error_body(exc), exc.status))
+        denial = JSONResponse(error_body(exc), exc.status, headers=retry_after(exc))
+        await websocket.send_denial_response(denial)
     else:
         await websocket.close(CLOSE_POLICY_VIOLATION, reason=exc.code)
 
@@ -73,12 +81,14 @@ async def operator_socket(websocket: WebSocket) -> None:
     hub: SignallingHub = websocket.app.state.hub
     if not origin_allowed(websocket, hub.settings.allowed_origins):
         return await deny(websocket, Forbidden("origin not allowed", code="bad_origin"))
+    cookie = websocket.cookies.get(SESSION_COOKIE)
     try:
-        operator = await hub.accounts.session_operator(websocket.cookies.get(SESSION_COOKIE))
+        operator = await hub.accounts.session_operator(cookie)
     except YijianError as exc:
         return await deny(websocket, exc)
     await websocket.accept()
     conn = OperatorConn(websocket, operator, hub.settings.max_errors_per_10s)
+    conn.session = session_hash(cookie or "")
     consoles = hub.consoles
     await serve(conn, p.operator_message, consoles.joined, consoles.on_message, consoles.left)
 
@@ -91,8 +101,10 @@ async def serve(
     left: Callable[[Any], Awaitable[None]],
 ) -> None:
     conn.start()
-    max_bytes = conn.websocket.app.state.hub.settings.max_message_bytes
-    kicked = False
+    settings = conn.websocket.app.state.hub.settings
+    max_bytes = settings.max_message_bytes
+    rate = TokenBucket(settings.ws_messages_per_s, settings.ws_message_burst)
+    close_code = 1000
     try:
         await joined(conn)
         while not conn.closed:
@@ -100,6 +112,11 @@ async def serve(
             if message["type"] == "websocket.disconnect":
                 break
             conn.last_seen = time.monotonic()
+            if not rate.take():
+                limit = f"more than {settings.ws_messages_per_s:g} messages a second; disconnecting"
+                conn.send(p.ErrorMsg(code="rate_limited", message=limit))
+                close_code = CLOSE_RATE_LIMITED
+                break
             ref = None
             try:
                 msg = parse(message, adapter, max_bytes)
@@ -111,7 +128,7 @@ async def serve(
                 if exc.status in (400, 403) and conn.count_error():
                     bye = "too many bad messages; disconnecting"
                     conn.send(p.ErrorMsg(code="too_many_errors", message=bye))
-                    kicked = True
+                    close_code = CLOSE_POLICY_VIOLATION
                     break
             except REDIS_UNAVAILABLE as exc:
                 log.warning("connection %s: Redis unavailable: %s", conn.id, exc)
@@ -128,7 +145,7 @@ async def serve(
             await left(conn)
         except Exception:
             log.exception("cleaning up after connection %s failed", conn.id)
-        await conn.close(CLOSE_POLICY_VIOLATION if kicked else 1000)
+        await conn.close(close_code)
 
 
 class BadMessage(YijianError):

@@ -47,9 +47,32 @@ def redis_url(redis_server: EmbeddedRedis) -> str:
 
 @pytest.fixture(scope="session")
 def hub(redis_url: str, artifacts: Path) -> Iterator[HubProcess]:
-    process = HubProcess(redis_url, artifacts).start()
+    # Test clients are machines that place and answer fifty calls a second; the default
+    # message rate (a person's) is checked on a hub of its own (test_throttle.py).
+    machine_rate = {"YIJIAN_WS_MESSAGES_PER_S": "1000", "YIJIAN_WS_MESSAGE_BURST": "2000"}
+    process = HubProcess(redis_url, artifacts, env=machine_rate).start()
     yield process
     process.stop()
+
+
+@pytest.fixture
+def own_hub(tmp_path: Path, artifacts: Path) -> Iterator[Callable[..., HubProcess]]:
+    """A hub on a Redis of its own, so that its address counters (every test logs in
+    from 127.0.0.1) touch no other test."""
+    started: list[tuple[EmbeddedRedis, HubProcess]] = []
+
+    def start(**env: str) -> HubProcess:
+        redis = EmbeddedRedis(tmp_path / f"redis{len(started)}")
+        redis.start()
+        hub = HubProcess(redis.url, artifacts, env=env).start()
+        hub.own_redis = redis
+        started.append((redis, hub))
+        return hub
+
+    yield start
+    for redis, hub in started:
+        hub.stop()
+        redis.stop(force=True)
 
 
 @pytest.fixture
@@ -79,7 +102,7 @@ def make_town(accounts: Accounts) -> Callable[..., Awaitable[Town]]:
         town_id = "t" + secrets.token_hex(4)
         await accounts.add_town(town_id, f"测试镇 {town_id}")
         for name, value in settings.items():
-            await Towns(accounts.redis).set(town_id, name, str(value))
+            await Towns(accounts.redis).set(town_id, name, str(value), admin=True)
         town = Town(town_id, {}, [])
         for i in range(kiosks):
             kiosk_id = f"{town_id}-k{i}"

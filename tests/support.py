@@ -28,6 +28,16 @@ TIMEOUT = 15.0 * float(os.environ.get("YIJIAN_TEST_TIMEOUT_SCALE", "1"))
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def fake_sdp(kind: str, label: str = "") -> dict[str, str]:
+    """A session description the hub relays (it checks the shape and the DTLS
+    fingerprint, not the media): one audio section, ``label`` in its session name."""
+    fingerprint = ":".join(f"{i:02X}" for i in range(32))
+    lines = ["v=0", "o=- 1 2 IN IP4 127.0.0.1", f"s={label or '-'}", "t=0 0",
+             "m=audio 9 UDP/TLS/RTP/SAVPF 111", "c=IN IP4 0.0.0.0", "a=mid:0",
+             f"a=fingerprint:sha-256 {fingerprint}", "a=setup:actpass", "a=sendrecv"]  # fmt: skip
+    return {"type": kind, "sdp": "\r\n".join(lines) + "\r\n"}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -48,6 +58,7 @@ class HubProcess:
         self.log_path = log_dir / f"hub-{self.port}.log"
         self.env = {**os.environ, **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None
+        self.own_redis: Any = None  # an EmbeddedRedis of its own, when it has one
 
     def start(self) -> HubProcess:
         with self.log_path.open("ab") as log:

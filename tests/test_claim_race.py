@@ -11,7 +11,7 @@ ROUNDS = 50
 async def test_two_operators_answering_at_once_exactly_one_wins_each_round(
     make_town, kiosk_ws, operator_ws, login
 ):
-    town = await make_town(kiosks=1, operators=2, wrap_up_s=0)
+    town = await make_town(kiosks=1, operators=2, wrap_up_s=0, kiosk_calls_per_min=120)
     (token,) = town.kiosks.values()
     kiosk = await kiosk_ws(token)
     await kiosk.recv_type("welcome")

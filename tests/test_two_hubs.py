@@ -23,7 +23,7 @@ from playwright.async_api import Page
 from server import keys
 from tests.browser import press_and_answer, take_calls
 from tests.conftest import PASSWORD, Town, event_types
-from tests.support import TIMEOUT, HubProcess, KioskProcess, WsClient
+from tests.support import TIMEOUT, HubProcess, KioskProcess, WsClient, fake_sdp
 from tests.test_e2e_call import until_media_grows
 
 ROUNDS = 20
@@ -141,8 +141,8 @@ async def test_a_kiosk_on_one_hub_is_answered_from_the_other_and_talks_across(
     stop = await near.recv_type("ring_stop")  # hub A's console, told by hub B's answer
     answered = await kiosk.recv_type("call_answered")
 
-    offer = {"type": "offer", "sdp": "v=0 (the kiosk's offer)"}
-    answer = {"type": "answer", "sdp": "v=0 (the console's answer)"}
+    offer = fake_sdp("offer", "the kiosk's offer")
+    answer = fake_sdp("answer", "the console's answer")
     await kiosk.send({"type": "sdp", "call_id": call_id, "description": offer})
     got_offer = await far.recv_type("sdp")
     await far.send({"type": "sdp", "call_id": call_id, "description": answer})
@@ -195,7 +195,7 @@ async def test_one_operator_with_a_tab_on_each_hub_answers_once(
     refused = await tab_a.recv_type("error")
     # the call still belongs to the tab that answered: the kiosk's offer reaches it
     await kiosk.recv_type("call_answered")
-    offer = {"type": "offer", "sdp": "v=0 (the kiosk's offer)"}
+    offer = fake_sdp("offer", "the kiosk's offer")
     await kiosk.send({"type": "sdp", "call_id": call_id, "description": offer})
     relayed = await tab_b.recv_type("sdp")
     call = await call_on(a, operator, call_id)
@@ -212,7 +212,7 @@ async def test_two_operators_on_two_hubs_answering_at_once_exactly_one_wins(
     parties: Parties,
 ) -> None:
     a, b = hubs
-    town = await make_town(operators=2, wrap_up_s=0)
+    town = await make_town(operators=2, wrap_up_s=0, kiosk_calls_per_min=ROUNDS + 5)
     (token,) = town.kiosks.values()
     operators = [await parties.operator(a, town.operators[0]),
                  await parties.operator(b, town.operators[1])]  # fmt: skip

@@ -12,6 +12,8 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from yijian.admin_cli import add_admin_parser, run_admin
+
 log = logging.getLogger("yijian")
 
 
@@ -45,31 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     admin = sub.add_parser("admin", help="add towns, kiosks and operators")
     _redis_options(admin)
     things = admin.add_subparsers(dest="thing", required=True)
-    town = things.add_parser("town").add_subparsers(dest="action", required=True)
-    town_add = town.add_parser("add", help="add or rename a town")
-    town_add.add_argument("town_id")
-    town_add.add_argument("--name", required=True)
-    town_set = town.add_parser("set", help="change a queue setting (see docs/queue.md)")
-    town_set.add_argument("town_id")
-    town_set.add_argument(
-        "key", help="ring_timeout_s, max_wait_s, wrap_up_s, grace_s, strategy, ..."
-    )
-    town_set.add_argument("value")
-    town_show = town.add_parser("show", help="print a town's settings")
-    town_show.add_argument("town_id")
-    kiosk = things.add_parser("kiosk").add_subparsers(dest="action", required=True)
-    kiosk_add = kiosk.add_parser("add", help="add a kiosk; prints its secret token last")
-    kiosk_add.add_argument("kiosk_id")
-    kiosk_add.add_argument("--town", required=True)
-    kiosk_add.add_argument("--name", required=True)
-    kiosk_add.add_argument("--village", default="")
-    kiosk_add.add_argument("--lat", type=float, help="latitude, for the Open311 export")
-    kiosk_add.add_argument("--long", type=float, help="longitude, for the Open311 export")
-    operator = things.add_parser("operator").add_subparsers(dest="action", required=True)
-    op_add = operator.add_parser("add", help="add an operator; the password is read from stdin")
-    op_add.add_argument("username")
-    op_add.add_argument("--town", required=True)
-    op_add.add_argument("--role", choices=["operator", "supervisor", "admin"], default="operator")
+    add_admin_parser(things)
 
     kiosk_cmd = sub.add_parser("kiosk", help="run a kiosk")
     from kiosk_client.cli import add_arguments  # light: aiortc loads only when a kiosk runs
@@ -125,45 +103,7 @@ def _with_redis(args: argparse.Namespace, work: Callable[[str], Coroutine[Any, A
 
 
 def _admin(args: argparse.Namespace) -> int:
-    from server import keys
-    from server.accounts import Accounts
-    from server.errors import YijianError
-    from server.redis_conn import connect
-    from server.towns import Towns
-
-    async def work(url: str) -> int:
-        redis = await connect(url)
-        accounts = Accounts(redis)
-        try:
-            if args.thing == "town" and args.action == "add":
-                town = await accounts.add_town(args.town_id, args.name)
-                print(f"town {town.id} ({town.name}) saved")
-            elif args.thing == "town" and args.action == "set":
-                await Towns(redis).set(args.town_id, args.key, args.value)
-                print(f"town {args.town_id}: {args.key} = {args.value}")
-            elif args.thing == "town":
-                for key, value in (await Towns(redis).settings(args.town_id)).model_dump().items():
-                    print(f"{key} = {value}")
-            elif args.thing == "kiosk":
-                token = await accounts.add_kiosk(args.kiosk_id, args.town, args.name, args.village)
-                where = {k: str(v) for k in ("lat", "long") if (v := getattr(args, k)) is not None}
-                if where:
-                    await redis.hset(keys.kiosk(args.kiosk_id), mapping=where)
-                print(
-                    f"kiosk {args.kiosk_id} added to town {args.town}; its token (keep it secret):"
-                )
-                print(token)
-            else:
-                password = sys.stdin.readline().rstrip("\r\n")
-                await accounts.add_operator(args.username, args.town, args.role, password)
-                print(f"operator {args.username} ({args.role}) of town {args.town} saved")
-            return 0
-        except YijianError as exc:
-            return _fail(exc.message)
-        finally:
-            await redis.aclose()
-
-    return _with_redis(args, work)
+    return _with_redis(args, lambda url: run_admin(args, url))
 
 
 def _exit_quietly(_signum: int, _frame: object) -> None:
@@ -200,6 +140,7 @@ def _serve(args: argparse.Namespace, demo: bool) -> int:
             ws_per_message_deflate=False,  # doubles memory per socket for little gain on JSON
             ws_max_size=1024 * 1024,  # larger than our limit, so oversize gets an error reply
             log_level="info", lifespan="on", timeout_graceful_shutdown=5,
+            proxy_headers=False,  # X-Forwarded-* only from YIJIAN_TRUSTED_PROXIES (http_edge)
         )  # fmt: skip
         server = uvicorn.Server(config)
         await server.serve()
