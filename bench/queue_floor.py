@@ -1,41 +1,34 @@
-"""The queue bench's floor and measuring tools: the bare relay (``bench.ws_relay``) run
-as a process of its own, driven in the flood's shape and one message at a time; RSS
-from /proc; percentiles."""
+"""The queue bench's floors, from the bare relay (``bench.ws_relay``), and the tools
+both sides share: connecting many sockets, settled RSS, percentiles.
+
+The relay's floor has the shape of the hub's figure it stands beside: ``idle``
+sockets held open (memory per socket), and with them still open, single messages
+from one sender, each through one Redis script call, fanned out to ``fanout``
+receivers and timed to the last of them to arrive.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import math
-import socket
-import subprocess
-import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
+from functools import partial
+from typing import Any, TypeVar
 
-from bench.flood_clients import Reader, RelayReceiver, open_socket
+from bench.flood_clients import WAIT_S, Board, Reader, RelayReceiver, open_socket
+from bench.stage import Relay, rss_kib
 
-ROOT = Path(__file__).resolve().parent.parent
-START_TIMEOUT_S = 30.0
+CONNECT_AT_ONCE = 64  # handshakes in flight while connecting many sockets
+# Client source addresses: 10,000 sockets to one port fit one address's ephemeral
+# ports, but two sets of them (the relay's and the hub's) and TIME_WAIT may not.
+SOURCES = [f"127.0.0.{i}" for i in range(2, 18)]
+SETTLE_STEP_S = 0.5
+SETTLE_MAX_S = 10.0
+WARM_UP = 10  # messages through the relay before the timed ones, as the hub's warm-up call
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def rss_kib(pid: int) -> int:
-    """Resident memory of a process, in KiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for process {pid}")
-
-
-def settle_s(connections: int) -> float:
-    """How long to let a server finish accepting sockets before reading its memory."""
-    return min(1.0, 0.1 + connections / 1000)
+T = TypeVar("T")
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -46,100 +39,76 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
-@dataclass
-class Relay:
-    process: subprocess.Popen[bytes]
-    port: int
+async def connect_many(count: int, make: Callable[[int, str], Awaitable[T]]) -> list[T]:
+    """``make(i, source)`` for i in 0..count-1, CONNECT_AT_ONCE at a time, each from one
+    of SOURCES in turn."""
+    gate = asyncio.Semaphore(CONNECT_AT_ONCE)
 
-    @classmethod
-    def start(cls) -> Relay:
-        port = free_port()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bench.ws_relay", str(port)], cwd=ROOT,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        relay = cls(process, port)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"the relay exited with status {process.returncode}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                return relay
-            except OSError:
-                time.sleep(0.05)
-        relay.stop()
-        raise RuntimeError("the relay did not start listening")
+    async def one(i: int) -> T:
+        async with gate:
+            return await make(i, SOURCES[i % len(SOURCES)])
 
-    @property
-    def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
+    return list(await asyncio.gather(*(one(i) for i in range(count))))
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+
+async def settled_rss_kib(pid: int) -> int:
+    """RSS once it stops growing (the server finishing its accepts), within SETTLE_MAX_S."""
+    last, deadline = rss_kib(pid), time.monotonic() + SETTLE_MAX_S
+    while time.monotonic() < deadline:
+        await asyncio.sleep(SETTLE_STEP_S)
+        now = rss_kib(pid)
+        if abs(now - last) <= max(64, last // 1000):
+            return now
+        last = now
+    return last
 
 
 class Sender(Reader):
-    async def on_message(self, message: dict[str, object], at: float) -> None:
+    async def on_message(self, message: dict[str, Any], at: float) -> None:
         pass  # senders are never written to
 
 
-async def relay_flood(
-    relay: Relay, senders: int, receivers: int, window_s: float
-) -> tuple[float, list[float]]:
-    """Memory per idle connection of the relay (KiB), and the latencies (ms) of one
-    message from each of ``senders`` sockets, sent within ``window_s``, each to one of
-    ``receivers``."""
-    arrivals: dict[int, float] = {}
-    inbound = [
-        RelayReceiver(await open_socket(f"{relay.url}/recv/{i}"), arrivals)
-        for i in range(receivers)
+@dataclass
+class RelayFloor:
+    per_conn_kib: float
+    latencies_ms: list[float]
+
+
+async def relay_floor(relay: Relay, idle: int, fanout: int, messages: int) -> RelayFloor:
+    board = Board()
+    receivers = [
+        RelayReceiver(await open_socket(f"{relay.url}/recv/{i}"), board) for i in range(fanout)
     ]
-    before = rss_kib(relay.process.pid)
-    gate = asyncio.Semaphore(50)
+    before = await settled_rss_kib(relay.process.pid)
 
-    async def connect() -> Sender:
-        async with gate:
-            return Sender(await open_socket(f"{relay.url}/send"))
+    async def sender(i: int, source: str) -> Sender:
+        return Sender(await open_socket(f"{relay.url}/send", source=source), board)
 
-    outbound = list(await asyncio.gather(*(connect() for _ in range(senders))))
-    await asyncio.sleep(settle_s(senders))
-    per_conn = (rss_kib(relay.process.pid) - before) / senders
-    sent: dict[int, float] = {}
-    started = time.perf_counter() + 0.1
-
-    async def send_at(i: int, sender: Sender) -> None:
-        await asyncio.sleep(max(0.0, started + window_s * i / senders - time.perf_counter()))
-        sent[i] = time.perf_counter()
-        await sender.send({"to": i % receivers, "i": i})
-
-    await asyncio.gather(*(send_at(i, s) for i, s in enumerate(outbound)))
-    deadline = time.monotonic() + 60
-    while len(arrivals) < senders and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
-    for client in [*outbound, *inbound]:
-        await client.close()
-    return per_conn, [(arrivals[i] - sent[i]) * 1000 for i in arrivals]
-
-
-async def relay_one_by_one(relay: Relay, count: int) -> list[float]:
-    """Latencies (ms) of ``count`` messages sent one at a time through the relay."""
-    arrivals: dict[int, float] = {}
-    receiver = RelayReceiver(await open_socket(f"{relay.url}/recv/0"), arrivals)
-    sender = Sender(await open_socket(f"{relay.url}/send"))
+    senders = await connect_many(idle, sender)
+    per_conn = (await settled_rss_kib(relay.process.pid) - before) / max(1, idle)
+    to = list(range(fanout))
     latencies = []
-    for i in range(count):
-        receiver.arrived.clear()
-        sent = time.perf_counter()
-        await sender.send({"to": 0, "i": i})
-        await asyncio.wait_for(receiver.arrived.wait(), 10)
-        latencies.append((arrivals[i] - sent) * 1000)
-    await sender.close()
-    await receiver.close()
-    return latencies
+    try:
+        for i in range(WARM_UP + messages):
+            sent = time.perf_counter()
+            await senders[i * 7919 % len(senders)].send({"to": to, "i": i})
+            await board.until(partial(everywhere, i, receivers), WAIT_S)
+            if i >= WARM_UP:
+                latencies.append((max(r.arrivals[i] for r in receivers) - sent) * 1000)
+    finally:
+        await close_all([*senders, *receivers])
+    return RelayFloor(per_conn, latencies)
+
+
+def everywhere(i: int, receivers: list[RelayReceiver]) -> bool:
+    return all(i in r.arrivals for r in receivers)
+
+
+async def close_all(clients: list[Any]) -> None:
+    gate = asyncio.Semaphore(CONNECT_AT_ONCE * 4)
+
+    async def one(client: Reader) -> None:
+        async with gate:
+            await client.close()
+
+    await asyncio.gather(*(one(c) for c in clients))

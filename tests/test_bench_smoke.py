@@ -1,5 +1,6 @@
-"""The queue flood benchmark, tiny: 20 kiosks instead of ``make bench``'s 1,000, so a
-change that breaks the bench (or the flood) shows in ``make test``."""
+"""The queue bench, tiny: 20 kiosks instead of ``make bench``'s 10,000, a few presses
+and a short hold, so a change that breaks the bench (or what it measures) shows in
+``make test``."""
 
 from __future__ import annotations
 
@@ -9,31 +10,35 @@ import sys
 
 from tests.support import ROOT, TIMEOUT
 
-SMALL = ["--kiosks", "20", "--operators", "2", "--head-calls", "5", "--ring-stops", "3",
-         "--hold-s", "0", "--handshakes", "2", "--window-s", "0.3"]  # fmt: skip
+KIOSKS = 20
+SMALL = ["--kiosks", str(KIOSKS), "--operators", "8", "--count-calls", "2",
+         "--head-presses", "5", "--cross-presses", "3", "--hold-s", "1",
+         "--flood", str(KIOSKS), "--window-s", "0.3", "--exact-tail", "5"]  # fmt: skip
+TIMED = ["head_press_to_ring", "ring_stop", "cross_node_press_to_ring"]
+FLOORED = ["head_press_to_ring", "ring_stop"]
 
 
-def test_the_flood_bench_queues_every_press_and_tells_exact_places() -> None:
+def test_the_queue_bench_measures_every_figure_beside_its_floor() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bench.queue_bench", *SMALL],
         cwd=ROOT, capture_output=True, text=True, timeout=8 * TIMEOUT,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     figures = json.loads(done.stdout[done.stdout.index("\n{") :])
-    assert (figures["flood_presses"], figures["flood_queued"], figures["flood_rang"]) == (
-        20,
-        20,
-        20,
-    )
+
+    assert (figures["flood_presses"], figures["flood_queued"], figures["flood_drained"]) == (
+        KIOSKS, KIOSKS, KIOSKS,
+    )  # fmt: skip
     assert figures["flood_positions_exact"] is True
-    assert figures["idle_kiosks_held"] == 20
-    for key in (
-        "ring_stop_p99_ms",
-        "press_to_ring_p99_ms",
-        "press_to_ring_floor_p99_ms",
-        "rss_per_kiosk_kib",
-        "kiosk_handshake_ms",
-        "ping_during_handshakes_max_ms",
-        "ping_idle_max_ms",
-    ):
+    assert figures["idle_kiosks_held"] == KIOSKS
+    assert figures["redis_transport"] == "tcp"
+    assert figures["redis_commands_unattributed"] == 0
+    # a press reads and writes Redis, and a call is a press and more
+    assert 1 <= figures["redis_commands_per_press"] < figures["redis_commands_per_call"]
+    for stem in TIMED:
+        assert 0 < figures[f"{stem}_p50_ms"] <= figures[f"{stem}_p99_ms"], stem
+    for stem in FLOORED:
+        assert figures[f"{stem}_floor_p99_ms"] > 0, stem
+        assert figures[f"{stem}_p99_ratio"] > 0, stem
+    for key in ("flood_drain_calls_per_s", "rss_per_kiosk_kib", "rss_floor_per_conn_kib"):
         assert figures[key] > 0, key
