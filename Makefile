@@ -44,7 +44,9 @@ system-test-deps:
 	    espeak-ng sox tesseract-ocr tesseract-ocr-chi-sim; \
 	fi
 
+# lint-imports first: the hub's layers (pyproject's [tool.importlinter], docs/design.md)
 test: install-dev system-test-deps
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 lint: install-dev

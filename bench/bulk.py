@@ -1,7 +1,7 @@
 """Seeding many calls and requests fast, in the stores' own layout.
 
-The stores' write helpers (``server.requests.queue_create``,
-``server.stats.queue_call_ended``) take anything with a pipeline's write methods; the
+The stores' write helpers (``server.tracking.request_store.queue_create``,
+``server.tracking.stats.queue_call_ended``) take anything with a pipeline's write methods; the
 ``Grouped`` writer here merges their commands (one ZADD or SADD per key, counters
 summed) and sends them in large pipelines, so a million calls seed in minutes while
 the keys, fields and counters are exactly what the hub writes.
@@ -19,12 +19,13 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from server import keys, stats
-from server.calls import CallRecord
-from server.request_model import RequestRecord, number
-from server.requests import queue_create
-from server.text_index import tokens
-from server.town_config import DEFAULT_CATEGORIES, TownConfig
+from server.accounts.town_config import DEFAULT_CATEGORIES, TownConfig
+from server.queue.calls import CallRecord
+from server.store import keys
+from server.tracking import stats
+from server.tracking.request_model import RequestRecord, number
+from server.tracking.request_store import queue_create
+from server.tracking.text_index import tokens
 
 PHRASES = (
     "村口路灯坏了", "低保申请材料", "邻居占用公共通道", "河边垃圾没人清理", "老人医保报销进度",

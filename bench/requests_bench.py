@@ -31,14 +31,15 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from bench import bulk
-from server import exports, index_scan, keys
-from server.calllog import CallFilter, CallLog
+from server.accounts.town_config import TownConfigs
 from server.clock import now_ms
-from server.redis_conn import EmbeddedRedis, redis_server_binary
-from server.request_query import RequestFilter, RequestQuery
-from server.stats import Range, Stats
-from server.text_index import parse_query
-from server.town_config import TownConfigs
+from server.store import index_scan, keys
+from server.store.redis_conn import EmbeddedRedis, redis_server_binary
+from server.tracking import exports
+from server.tracking.calllog import CallFilter, CallLog
+from server.tracking.request_query import RequestFilter, RequestQuery
+from server.tracking.stats import Range, Stats
+from server.tracking.text_index import parse_query
 
 BATCH = 10_000
 REPEAT = 7

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from server.presence import Presence
+from server.queue.presence import Presence
 
 FINAL = ("completed", "abandoned", "unanswered", "failed")
 LIVE = ("queued", "connected")

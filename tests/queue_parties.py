@@ -25,10 +25,10 @@ import httpx
 import redis.asyncio as aioredis
 import websockets
 
-from server import keys
-from server.accounts import Accounts
-from server.calls import CallStore
-from server.towns import Towns
+from server.accounts.accounts import Accounts
+from server.accounts.towns import Towns
+from server.queue.calls import CallStore
+from server.store import keys
 from tests.conftest import PASSWORD
 from tests.support import TIMEOUT, HubProcess, WsClient
 

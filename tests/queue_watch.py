@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import redis.asyncio as aioredis
 
-from server import keys
 from server.clock import now_ms
-from server.presence import PresenceStore
+from server.queue.presence import PresenceStore
+from server.store import keys
 from tests.queue_model import (
     FINAL,
     History,

@@ -9,7 +9,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from server import keys
+from server.store import keys
 from tests.support import TIMEOUT, WsClient
 
 BAD_MESSAGES = [

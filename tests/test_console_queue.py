@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from server.accounts import Accounts
+from server.accounts.accounts import Accounts
 from tests.browser import MS, take_calls
 from tests.conftest import PASSWORD, Town, event_types
 from tests.support import HubProcess, KioskProcess, WsClient

@@ -16,9 +16,9 @@ import pytest
 import redis.asyncio as aioredis
 from playwright.async_api import Page, WebSocket, expect
 
-from server.accounts import Accounts
-from server.redis_conn import EmbeddedRedis
-from server.towns import Towns
+from server.accounts.accounts import Accounts
+from server.accounts.towns import Towns
+from server.store.redis_conn import EmbeddedRedis
 from tests.browser import MS, take_calls
 from tests.conftest import PASSWORD
 from tests.support import TIMEOUT, HubProcess, WsClient

@@ -16,10 +16,11 @@ import pytest
 import redis.asyncio as aioredis
 from playwright.async_api import Page, expect
 
-from server import keys, tracking
-from server.accounts import Accounts
-from server.calls import CallRecord, CallStore
-from server.request_model import Changes
+from server.accounts.accounts import Accounts
+from server.queue.calls import CallRecord, CallStore
+from server.store import keys
+from server.tracking import hooks as tracking
+from server.tracking.request_model import Changes
 from tests.browser import MS
 from tests.conftest import PASSWORD, Town
 

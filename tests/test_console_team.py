@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.async_api import Page, Request, expect
 
-from server.accounts import Accounts
+from server.accounts.accounts import Accounts
 from tests.browser import MS
 from tests.conftest import PASSWORD, Town
 from tests.support import WsClient

@@ -11,9 +11,9 @@ import httpx
 import pytest
 import websockets
 
-from server import keys
-from server.accounts import Accounts
-from server.staff import Staff
+from server.accounts.accounts import Accounts
+from server.accounts.staff import Staff
+from server.store import keys
 from tests.conftest import PASSWORD
 from tests.support import ROOT, TIMEOUT, WsClient, yijian_cmd
 
@@ -186,7 +186,7 @@ async def test_a_lost_revoke_message_is_repaired_by_the_periodic_check(
 async def test_kiosk_tokens_use_a_fast_keyed_hash_and_old_argon2_ones_still_work(
     make_town, accounts: Accounts, redis, kiosk_ws
 ):
-    from server import passwords
+    from server.accounts import passwords
 
     town = await make_town(operators=0)
     kiosk_id, token = next(iter(town.kiosks.items()))

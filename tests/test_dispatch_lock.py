@@ -15,15 +15,16 @@ import random
 
 import redis.asyncio as aioredis
 
-from server import dispatch as dispatch_module
-from server import keys
-from server.accounts import Accounts
-from server.bus import Bus
-from server.calls import CallStore
-from server.dispatch import Dispatcher
-from server.presence import PresenceStore
-from server.timers import Timers
-from server.towns import Towns
+from server.accounts.accounts import Accounts
+from server.accounts.towns import Towns
+from server.queue import dispatch as dispatch_module
+from server.queue.calls import CallStore
+from server.queue.dispatch import Dispatcher
+from server.queue.presence import PresenceStore
+from server.queue.timers import Timers
+from server.store import keys
+from server.queue.deliver import Deliver
+from server.store.bus import Bus
 
 ROUNDS = 60
 REQUESTS_PER_ROUND = 12
@@ -34,7 +35,7 @@ class RecordingDispatcher(Dispatcher):
 
     def __init__(self, redis: aioredis.Redis, clock: itertools.count[int], rng: random.Random):
         super().__init__(redis, Accounts(redis), CallStore(redis), PresenceStore(redis),
-                         Towns(redis), Timers(redis), Bus(redis))  # fmt: skip
+                         Towns(redis), Timers(redis), Deliver(Bus(redis)))  # fmt: skip
         self.clock, self.rng = clock, rng
         self.passes: list[int] = []
         self.running = 0

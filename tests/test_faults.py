@@ -15,9 +15,9 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from server.accounts import Accounts
-from server.redis_conn import EmbeddedRedis
-from server.towns import Towns
+from server.accounts.accounts import Accounts
+from server.accounts.towns import Towns
+from server.store.redis_conn import EmbeddedRedis
 from tests.conftest import PASSWORD
 from tests.support import TIMEOUT, HubProcess, KioskProcess, WsClient
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 import redis.asyncio as aioredis
 
-from server.accounts import Accounts
+from server.accounts.accounts import Accounts
 from tests.conftest import PASSWORD
 from tests.support import TIMEOUT
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from server import calls as calls_module
-from server import keys
+from server.queue import calls as calls_module
+from server.store import keys
 from tests.conftest import event_types
 from tests.support import TIMEOUT
 

@@ -14,13 +14,13 @@ from unittest import mock
 
 import redis.asyncio as aioredis
 
-from server import calls as calls_module
-from server import keys
-from server import timers as timers_module
-from server.accounts import Accounts
-from server.calls import CallStore
-from server.redis_conn import POOL_SIZE, connect
-from server.timers import Timers
+from server.accounts.accounts import Accounts
+from server.queue import calls as calls_module
+from server.queue import timers as timers_module
+from server.queue.calls import CallStore
+from server.queue.timers import Timers
+from server.store import keys
+from server.store.redis_conn import POOL_SIZE, connect
 from tests.test_queue import call_detail, press, ready_kiosk, ready_operator
 
 

@@ -37,10 +37,10 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from server import keys
-from server.accounts import Accounts
+from server.accounts.accounts import Accounts
+from server.accounts.towns import Towns
 from server.clock import now_ms
-from server.towns import Towns
+from server.store import keys
 from tests.queue_model import History
 from tests.queue_parties import ConsoleParty, KioskParty, Pool
 from tests.queue_watch import Watch

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection
 
+from server.edge.sdp_check import check_candidate, check_sdp
 from server.errors import BadRequest
-from server.sdp_check import check_candidate, check_sdp
 from tests.support import fake_sdp
 
 

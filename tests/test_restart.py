@@ -9,8 +9,8 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from server.accounts import Accounts
-from server.redis_conn import EmbeddedRedis
+from server.accounts.accounts import Accounts
+from server.store.redis_conn import EmbeddedRedis
 from tests.conftest import PASSWORD, event_types
 from tests.support import TIMEOUT, HubProcess, WsClient
 

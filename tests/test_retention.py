@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from server import keys
-from server.retention import DAY_MS, Retention
-from server.text_index import parse_query
+from server.store import keys
+from server.tracking.retention import DAY_MS, Retention
+from server.tracking.text_index import parse_query
 from tests.tracking_support import collect, seed_calls
 
 

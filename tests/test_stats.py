@@ -10,8 +10,9 @@ import subprocess
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from server import keys, tracking
-from server.calls import CallStore
+from server.queue.calls import CallStore
+from server.store import keys
+from server.tracking import hooks as tracking
 from tests.support import ROOT, TIMEOUT, yijian_cmd
 from tests.tracking_support import collect, seed_calls
 

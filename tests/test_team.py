@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from server.accounts import Accounts
+from server.accounts.accounts import Accounts
 from tests.conftest import PASSWORD, Town
 from tests.support import TIMEOUT, HubProcess, WsClient
 

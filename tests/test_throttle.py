@@ -11,7 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 import websockets
 
-from server.accounts import Accounts
+from server.accounts.accounts import Accounts
 from tests.conftest import PASSWORD
 from tests.support import TIMEOUT, WsClient
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from server import keys
+from server.store import keys
 from tests.conftest import PASSWORD
 from tests.support import TIMEOUT
 from tests.tracking_support import seed_calls

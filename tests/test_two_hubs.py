@@ -20,7 +20,7 @@ import pytest
 import redis.asyncio as aioredis
 from playwright.async_api import Page
 
-from server import keys
+from server.store import keys
 from tests.browser import press_and_answer, take_calls
 from tests.conftest import PASSWORD, Town, event_types
 from tests.support import TIMEOUT, HubProcess, KioskProcess, WsClient, fake_sdp

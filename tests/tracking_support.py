@@ -10,10 +10,11 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from server import keys, tracking
-from server.accounts import Kiosk, Operator
-from server.calls import CallRecord, CallStore
-from server.request_model import Changes
+from server.accounts.accounts import Kiosk, Operator
+from server.queue.calls import CallRecord, CallStore
+from server.store import keys
+from server.tracking import hooks as tracking
+from server.tracking.request_model import Changes
 
 SUMMARIES = (
     "村口路灯坏了三盏, 请安排维修。",

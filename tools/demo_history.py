@@ -20,10 +20,11 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from server import keys, tracking
-from server.accounts import Accounts, Kiosk, Operator
-from server.calls import CallStore
-from server.request_model import Changes
+from server.accounts.accounts import Accounts, Kiosk, Operator
+from server.queue.calls import CallStore
+from server.store import keys
+from server.tracking import hooks as tracking
+from server.tracking.request_model import Changes
 
 TOWN = ("shengtang", "圣堂镇")
 KIOSKS = (  # id, name, village, share of the calls

@@ -26,8 +26,8 @@ import httpx
 import redis.asyncio as aioredis
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from server.accounts import Accounts
-from server.towns import Towns
+from server.accounts.accounts import Accounts
+from server.accounts.towns import Towns
 from tests.support import WsClient
 from tools.review_shots import CHROMIUM, TIMEZONE, VIEWPORT
 from tools.stage import stage

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from server.redis_conn import EmbeddedRedis
+from server.store.redis_conn import EmbeddedRedis
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB_START_S = 30

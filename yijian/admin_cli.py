@@ -63,12 +63,12 @@ def add_admin_parser(things: Any) -> None:
 
 
 async def run_admin(args: argparse.Namespace, url: str) -> int:
-    from server import keys
-    from server.accounts import Accounts
+    from server.accounts.accounts import Accounts
+    from server.accounts.staff import Staff
+    from server.accounts.towns import Towns
     from server.errors import YijianError
-    from server.redis_conn import connect
-    from server.staff import Staff
-    from server.towns import Towns
+    from server.store import keys
+    from server.store.redis_conn import connect
 
     redis = await connect(url)
     accounts = Accounts(redis)

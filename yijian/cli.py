@@ -87,7 +87,7 @@ def _settings(args: argparse.Namespace) -> Any:
 
 def _with_redis(args: argparse.Namespace, work: Callable[[str], Coroutine[Any, Any, int]]) -> int:
     """Run ``work(url)`` against the configured Redis, starting the embedded one if needed."""
-    from server.redis_conn import RedisUnavailable, resolve_url
+    from server.store.redis_conn import RedisUnavailable, resolve_url
 
     settings = _settings(args)
     url, embedded = resolve_url(settings.redis_url, settings.data_dir)
@@ -123,9 +123,9 @@ def _port_free(host: str, port: int) -> str | None:
 def _serve(args: argparse.Namespace, demo: bool) -> int:
     import uvicorn
 
+    from server.accounts.demo import seed_demo
     from server.app import create_app
-    from server.demo import seed_demo
-    from server.redis_conn import connect
+    from server.store.redis_conn import connect
 
     settings = _settings(args)
     if reason := _port_free(settings.host, settings.port):

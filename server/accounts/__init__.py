@@ -1,0 +1,2 @@
+"""Who is who: towns and their settings, kiosks and their tokens, operators,
+sessions, login throttling."""

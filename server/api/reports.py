@@ -1,0 +1,131 @@
+"""REST routes for reporting: the numbers (``/api/stats``) and the exports (two CSV
+files and Open311 GeoReport v2 JSON), each for any filter the lists take."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+
+from server.api.deps import CallLogDep, OperatorDep, scoped_town
+from server.api.tracked import FilterDep, QueryDep, TownsDep, choice, parse_time
+from server.clock import iso, now_ms
+from server.errors import BadRequest
+from server.queue.calls import STATUSES
+from server.tracking import exports
+from server.tracking.calllog import CallFilter
+from server.tracking.request_model import UNFINISHED, RequestRecord
+from server.tracking.stats import Range, Stats
+
+router = APIRouter(prefix="/api", tags=["reports"])
+MAX_EXPORT_ROWS = 100_000
+DEFAULT_RANGE_MS = 30 * 86_400_000
+ExportLimit = Annotated[int, Query(ge=1, le=MAX_EXPORT_ROWS)]
+
+
+def _stats(request: Request) -> Stats:
+    return request.app.state.stats  # type: ignore[no-any-return]
+
+
+async def call_filter(
+    operator: OperatorDep,
+    towns: TownsDep,
+    town: str | None = None,
+    kiosk: str | None = None,
+    status: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    village: str | None = None,
+    operator_: Annotated[str | None, Query(alias="operator")] = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+) -> CallFilter:
+    """The call log's filters, scoped to what the operator may see."""
+    town_id = scoped_town(operator, town)
+    return CallFilter(
+        town_id=town_id, kiosk_id=kiosk or None, status=choice(status or None, STATUSES, "status"),
+        since_ms=parse_time(since, "since"), until_ms=parse_time(until, "until"),
+        village=village or None, operator=operator_ or None, q=q or None,
+        town_ids=tuple(await towns.town_ids()) if town_id is None and q else (),
+    )  # fmt: skip
+
+
+CallFilterDep = Annotated[CallFilter, Depends(call_filter)]
+
+
+def _download(body: Any, media_type: str, name: str) -> StreamingResponse:
+    return StreamingResponse(
+        body, media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )  # fmt: skip
+
+
+@router.get("/calls/export.csv")
+async def export_calls(
+    flt: CallFilterDep, log: CallLogDep, limit: ExportLimit = MAX_EXPORT_ROWS
+) -> StreamingResponse:
+    rows = log.all(flt, limit)
+    return _download(exports.calls_csv(rows), "text/csv; charset=utf-8", "calls.csv")
+
+
+@router.get("/requests/export.csv")
+async def export_requests(
+    flt: FilterDep, query: QueryDep, limit: ExportLimit = MAX_EXPORT_ROWS
+) -> StreamingResponse:
+    rows = query.all(flt, limit)
+    return _download(exports.requests_csv(rows), "text/csv; charset=utf-8", "requests.csv")
+
+
+@router.get("/open311/requests.json")
+async def export_open311(
+    flt: FilterDep,
+    query: QueryDep,
+    request: Request,
+    limit: ExportLimit = MAX_EXPORT_ROWS,
+    start_date: str | None = None,
+    end_date: str | None = None,
+) -> StreamingResponse:
+    """GeoReport v2's ``GET requests.json``; its ``start_date``/``end_date`` work
+    beside ``since``/``until``, and ``status=open|closed`` takes its meaning."""
+    since, until = parse_time(start_date, "start_date"), parse_time(end_date, "end_date")
+    flt = replace(flt, since_ms=since if since is not None else flt.since_ms,
+                  until_ms=until if until is not None else flt.until_ms)  # fmt: skip
+    wanted = request.query_params.get("status")
+    if wanted in ("open", "closed"):  # GeoReport's two statuses, not ours
+        rows = _by_open311_status(query.all(replace(flt, status=None), limit), wanted)
+    else:
+        rows = query.all(flt, limit)
+    return StreamingResponse(
+        exports.open311_json(request.app.state.redis, rows),
+        media_type="application/json; charset=utf-8",
+    )
+
+
+async def _by_open311_status(
+    rows: AsyncIterator[RequestRecord], wanted: str
+) -> AsyncIterator[RequestRecord]:
+    async for rec in rows:
+        if (rec.status in UNFINISHED) == (wanted == "open"):
+            yield rec
+
+
+@router.get("/stats")
+async def get_stats(
+    operator: OperatorDep,
+    towns: TownsDep,
+    stats: Annotated[Stats, Depends(_stats)],
+    town: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> dict[str, Any]:
+    town_id = scoped_town(operator, town)
+    until_ms = parse_time(until, "until") or now_ms()
+    since_ms = parse_time(since, "since")
+    since_ms = until_ms - DEFAULT_RANGE_MS if since_ms is None else since_ms
+    if since_ms >= until_ms:
+        raise BadRequest("since must come before until", code="bad_range")
+    town_ids = [town_id] if town_id else await towns.town_ids()
+    figures = await stats.summary(town_ids, Range(since_ms, until_ms))
+    return {"town": town_id, "since": iso(since_ms), "until": iso(until_ms), **figures}

@@ -1,0 +1,191 @@
+"""REST routes of request tracking: the request list, one request, its changes and
+notes, and a town's categories. Thin: the rules live in ``server.tracking.request_store``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from server.accounts.accounts import Operator
+from server.accounts.town_config import TownConfigs
+from server.api.deps import OperatorDep, scoped_town
+from server.clock import parse_iso
+from server.errors import BadRequest, Forbidden, NotFound
+from server.tracking.request_model import (
+    KINDS,
+    REQUEST_STATUSES,
+    SUPERVISORS,
+    Changes,
+    RequestRecord,
+)
+from server.tracking.request_query import MAX_LIMIT, RequestFilter, RequestQuery
+from server.tracking.request_store import RequestStore
+
+router = APIRouter(prefix="/api", tags=["requests"])
+Status = Literal["open", "in_progress", "resolved", "closed"]
+Cursor = Annotated[str | None, Query(max_length=64, pattern=r"^[0-9a-f]+$")]
+
+
+def _requests(request: Request) -> RequestStore:
+    return request.app.state.requests  # type: ignore[no-any-return]
+
+
+def _query(request: Request) -> RequestQuery:
+    return request.app.state.request_query  # type: ignore[no-any-return]
+
+
+def _towns(request: Request) -> TownConfigs:
+    return request.app.state.town_configs  # type: ignore[no-any-return]
+
+
+RequestsDep = Annotated[RequestStore, Depends(_requests)]
+QueryDep = Annotated[RequestQuery, Depends(_query)]
+TownsDep = Annotated[TownConfigs, Depends(_towns)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RequestPatch(Body):
+    summary: str | None = Field(default=None, min_length=1, max_length=2000)
+    category: str | None = Field(default=None, min_length=1, max_length=40)
+    status: Status | None = None
+    assignee: str | None = Field(default=None, max_length=64)  # null or "" unassigns
+    due_at: str | None = Field(default=None, max_length=40)  # ISO 8601; null or "" clears
+    note: str | None = Field(default=None, min_length=1, max_length=4000)
+
+
+class NoteBody(Body):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class CategoriesBody(Body):
+    categories: list[str] = Field(min_length=1, max_length=50)
+
+
+def parse_time(value: str | None, name: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return parse_iso(value)
+    except ValueError:
+        raise BadRequest(
+            f"{name} must be an ISO 8601 time; got {value!r}", code="bad_time"
+        ) from None
+
+
+def visible_request(operator: Operator, rec: RequestRecord) -> RequestRecord:
+    """Another town's request does not exist as far as an operator can tell."""
+    if operator.role != "admin" and rec.town_id != operator.town_id:
+        raise NotFound(f"no request {rec.id!r}", code="request_not_found")
+    return rec
+
+
+def choice(value: str | None, allowed: tuple[str, ...], name: str) -> str | None:
+    if value is not None and value not in allowed:
+        raise BadRequest(f"{name} must be one of {', '.join(allowed)}; got {value!r}",
+                         code=f"bad_{name}")  # fmt: skip
+    return value
+
+
+async def request_filter(
+    operator: OperatorDep,
+    towns: TownsDep,
+    town: str | None = None,
+    village: str | None = None,
+    kiosk: str | None = None,
+    operator_: Annotated[str | None, Query(alias="operator")] = None,
+    assignee: str | None = None,
+    status: str | None = None,
+    category: str | None = None,
+    kind: str | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    since: str | None = None,
+    until: str | None = None,
+    overdue: bool | None = None,
+) -> RequestFilter:
+    """The request list's filters, scoped to what the operator may see."""
+    town_id = scoped_town(operator, town)
+    return RequestFilter(
+        town_id=town_id, town_ids=tuple(await towns.town_ids()) if town_id is None else (),
+        village=village or None, kiosk_id=kiosk or None, operator=operator_ or None,
+        assignee=assignee or None, status=choice(status or None, REQUEST_STATUSES, "status"),
+        category=category or None, kind=choice(kind or None, KINDS, "kind"), q=q or None,
+        since_ms=parse_time(since, "since"), until_ms=parse_time(until, "until"), overdue=overdue,
+    )  # fmt: skip
+
+
+FilterDep = Annotated[RequestFilter, Depends(request_filter)]
+
+
+@router.get("/requests")
+async def list_requests(
+    flt: FilterDep,
+    query: QueryDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    items, next_cursor = await query.page(flt, limit, cursor)
+    return {"items": [r.to_api() for r in items], "next_cursor": next_cursor}
+
+
+async def _full(store: RequestStore, rec: RequestRecord) -> dict[str, Any]:
+    return {
+        **rec.to_api(),
+        "notes": await store.notes(rec.id),
+        "history": await store.history(rec.id),
+    }
+
+
+@router.get("/requests/{request_id}")
+async def get_request(request_id: str, operator: OperatorDep, store: RequestsDep) -> dict[str, Any]:
+    return await _full(store, visible_request(operator, await store.get(request_id)))
+
+
+@router.patch("/requests/{request_id}")
+async def patch_request(
+    request_id: str, body: RequestPatch, operator: OperatorDep, store: RequestsDep
+) -> dict[str, Any]:
+    visible_request(operator, await store.get(request_id))
+    given = body.model_fields_set
+    changes = Changes(
+        summary=body.summary, category=body.category, status=body.status, note=body.note,
+        assignee=(body.assignee or "") if "assignee" in given else None,
+        due_at=parse_time(body.due_at, "due_at"),
+        clear_due="due_at" in given and not body.due_at,
+    )  # fmt: skip
+    return await _full(store, await store.update(request_id, changes, operator))
+
+
+@router.post("/requests/{request_id}/notes", status_code=201)
+async def add_note(
+    request_id: str, body: NoteBody, operator: OperatorDep, store: RequestsDep
+) -> dict[str, Any]:
+    visible_request(operator, await store.get(request_id))
+    return await _full(store, await store.add_note(request_id, body.text, operator))
+
+
+@router.get("/towns/{town_id}/categories")
+async def get_categories(town_id: str, operator: OperatorDep, towns: TownsDep) -> dict[str, Any]:
+    _own_town(operator, town_id)
+    await towns.get(town_id)
+    return {"town_id": town_id, "categories": await towns.categories(town_id)}
+
+
+@router.put("/towns/{town_id}/categories")
+async def put_categories(
+    town_id: str, body: CategoriesBody, operator: OperatorDep, towns: TownsDep
+) -> dict[str, Any]:
+    _own_town(operator, town_id)
+    if operator.role not in SUPERVISORS:
+        raise Forbidden(f"only a supervisor or an admin may edit categories; you are "
+                        f"{operator.role}", code="supervisor_only")  # fmt: skip
+    return {"town_id": town_id, "categories": await towns.set_categories(town_id, body.categories)}
+
+
+def _own_town(operator: Operator, town_id: str) -> None:
+    if operator.role != "admin" and town_id != operator.town_id:
+        raise Forbidden(f"you may only see town {operator.town_id!r}", code="other_town")

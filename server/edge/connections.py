@@ -1,0 +1,140 @@
+"""One WebSocket connection of a kiosk or an operator's console.
+
+Outgoing messages go through a bounded queue drained by the connection's own writer
+task, so a slow or stuck client never holds up the hub or the other clients: when
+its queue is full it is disconnected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import time
+from collections import deque
+from typing import Any
+
+from pydantic import BaseModel
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from server.accounts.accounts import Kiosk, Operator
+
+log = logging.getLogger(__name__)
+
+OUTBOX_SIZE = 256
+CLOSE_POLICY_VIOLATION = 1008  # too many bad messages
+CLOSE_TRY_AGAIN = 1013  # not reading its messages
+CLOSE_REVOKED = 4001  # the session ended or the kiosk's token was rotated or revoked
+CLOSE_RATE_LIMITED = 4029  # more messages than the rate limit allows
+
+
+class Connection:
+    def __init__(self, websocket: WebSocket, max_errors_per_10s: int) -> None:
+        self.id = secrets.token_hex(8)
+        self.websocket = websocket
+        self._outbox: asyncio.Queue[str | None] = asyncio.Queue(OUTBOX_SIZE)
+        self._writer: asyncio.Task[None] | None = None
+        self._errors: deque[float] = deque()
+        self._max_errors = max_errors_per_10s
+        self._close_code = 1000
+        self.closed = False
+        self.last_seen = time.monotonic()  # the last message from the client
+        self.handler: Any = None  # this socket's bus handler, set by the hub
+
+    def start(self) -> None:
+        self._writer = asyncio.create_task(self._write(), name=f"ws-writer-{self.id}")
+
+    def send(self, message: BaseModel | dict[str, Any]) -> None:
+        """Queue a message; never blocks."""
+        if self.closed:
+            return
+        if isinstance(message, BaseModel):
+            text = message.model_dump_json(exclude_none=True)
+        else:
+            text = json.dumps(message, ensure_ascii=False)
+        try:
+            self._outbox.put_nowait(text)
+        except asyncio.QueueFull:
+            log.warning("connection %s is not reading its messages; closing it", self.id)
+            self.closed = True
+            self._close_code = CLOSE_TRY_AGAIN
+            self._outbox = asyncio.Queue(1)
+            self._outbox.put_nowait(None)
+
+    def count_error(self) -> bool:
+        """Record a bad message; True when the client has misbehaved too often."""
+        now = time.monotonic()
+        self._errors.append(now)
+        while self._errors and self._errors[0] < now - 10:
+            self._errors.popleft()
+        return len(self._errors) > self._max_errors
+
+    async def _write(self) -> None:
+        try:
+            while (text := await self._outbox.get()) is not None:
+                await self.websocket.send_text(text)
+        except Exception as exc:  # the socket is gone; the reader side will clean up
+            log.debug("writer of %s stopped: %s", self.id, exc)
+        await self._close_socket()
+
+    async def _close_socket(self) -> None:
+        if self.websocket.application_state == WebSocketState.CONNECTED:
+            # the client may have left first
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await self.websocket.close(self._close_code)
+
+    async def close(self, code: int = 1000) -> None:
+        """Flush what is queued, then close the socket. Safe to call twice."""
+        if self._writer is None:
+            return
+        writer, self._writer = self._writer, None
+        if not self.closed:
+            self.closed = True
+            self._close_code = code
+            try:
+                self._outbox.put_nowait(None)
+            except asyncio.QueueFull:
+                writer.cancel()
+        try:
+            await asyncio.wait_for(writer, timeout=2)
+        except TimeoutError:
+            writer.cancel()
+        await self._close_socket()
+
+
+class TokenBucket:
+    """At most ``burst`` messages at once, refilled at ``per_s`` a second."""
+
+    def __init__(self, per_s: float, burst: int) -> None:
+        self.per_s, self.burst = per_s, burst
+        self.tokens = float(burst)
+        self.at = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.per_s)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class KioskConn(Connection):
+    def __init__(self, websocket: WebSocket, kiosk: Kiosk, max_errors_per_10s: int) -> None:
+        super().__init__(websocket, max_errors_per_10s)
+        self.kiosk = kiosk
+        self.position: int | None = None  # last position told, to announce only gains
+
+
+class OperatorConn(Connection):
+    def __init__(self, websocket: WebSocket, operator: Operator, max_errors_per_10s: int) -> None:
+        super().__init__(websocket, max_errors_per_10s)
+        self.operator = operator
+        self.session = ""  # the hash of the session it was opened with
+        self.availability: str | None = None  # as last told to this console
+        self.state: str | None = None
+        self.call_id: str | None = None
+        self.ringing: str | None = None  # the call this console is ringing for

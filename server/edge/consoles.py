@@ -1,0 +1,176 @@
+"""The operators' side of the signalling hub: consoles joining, leaving and speaking,
+translated into the queue's verbs.
+
+Every tab of an operator shows one shared presence. When it changes (on any hub),
+the operator's channel carries ``{"kind": "sync"}`` and each tab re-reads it from
+Redis and sends its console what differs: ``presence``, ``availability``, ``ring`` or
+``ring_stop``. State-driven, so a lost nudge is repaired by the next one.
+
+Supervisors' and admins' consoles also watch their town's operators (``team``,
+``server.edge.team``): from the start their own town, and an admin any town they pick.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.accounts.accounts import Accounts
+from server.clock import iso, now_ms
+from server.edge.connections import OperatorConn
+from server.edge.sdp_check import check_relayed
+from server.edge.sockets import Sockets
+from server.edge.team import WATCHERS, TeamWatch, check_may_watch
+from server.errors import NotFound
+from server.queue.callbacks import CallBacks
+from server.queue.lifecycle import CallQueue
+from server.queue.views import call_view
+from server.store import keys
+from server.store.bus import Bus
+from yijian import protocol as p
+
+
+class ConsoleEdge:
+    def __init__(
+        self, queue: CallQueue, callbacks: CallBacks, accounts: Accounts, bus: Bus,
+        sockets: Sockets, team: TeamWatch, ice_servers: list[p.IceServer],
+    ) -> None:  # fmt: skip
+        self.queue = queue
+        self.callbacks = callbacks
+        self.accounts = accounts
+        self.bus = bus
+        self.sockets = sockets
+        self.team = team
+        self.ice_servers = ice_servers
+
+    async def joined(self, conn: OperatorConn) -> None:
+        op, queue = conn.operator, self.queue
+        town = await self.accounts.town(op.town_id)
+        self.sockets.consoles[op.username].add(conn)
+        conn.handler = lambda message: self.to_operator(conn, message)
+        await self.bus.subscribe(keys.conn_channel(conn.id), conn.handler)
+        await self.bus.subscribe(keys.operator_channel(op.username), conn.handler)
+        await queue.presence.connect(op.username, conn.id)
+        call = await queue.calls.live_call_of_operator(op.username)
+        if call is not None:
+            await queue.operator_returned(call, conn.id)
+            conn.call_id = call.id
+        presence = await queue.presence.get(op.username)
+        conn.availability = presence.availability
+        conn.send(p.OperatorWelcome(
+            operator=p.OperatorInfo(username=op.username, town_id=town.id,
+                                    town_name=town.name, role=op.role),
+            availability=presence.availability,  # type: ignore[arg-type]
+            ice_servers=self.ice_servers,
+            call=call_view(call) if call is not None else None,
+        ))  # fmt: skip
+        await self.sync_console(conn)
+        if op.role in WATCHERS:
+            await self.team.watch(conn, op.town_id)
+        await queue.deliver.sync_operator(op.username)
+
+    async def left(self, conn: OperatorConn) -> None:
+        op, queue = conn.operator, self.queue
+        await self.team.unwatch(conn)
+        self.sockets.consoles[op.username].discard(conn)
+        if not self.sockets.consoles[op.username]:
+            del self.sockets.consoles[op.username]
+        await self.bus.unsubscribe(keys.conn_channel(conn.id), conn.handler)
+        await self.bus.unsubscribe(keys.operator_channel(op.username), conn.handler)
+        gone = await queue.presence.disconnect(op.username, conn.id)
+        call = await queue.calls.live_call_of_operator(op.username)
+        if call is not None and call.operator_conn == conn.id:
+            await queue.operator_dropped(call)
+        if gone:  # no console left: a ring for them must move on at once
+            await queue.dispatcher.dispatch(op.town_id)
+        await queue.deliver.sync_operator(op.username)
+
+    async def to_operator(self, conn: OperatorConn, message: dict[str, Any]) -> None:
+        if message.get("kind") == "sync":
+            await self.sync_console(conn)
+            return
+        if message.get("kind") == "revoke":  # logged out, or the account changed
+            if message.get("session") in (None, conn.session):
+                self.sockets.revoke(conn)
+            return
+        if message.get("type") == "call_ended":
+            if message.get("call_id") != conn.call_id:
+                return  # another tab's call: that tab is told
+            conn.call_id = None
+        conn.send(message)
+
+    async def sync_console(self, conn: OperatorConn) -> None:
+        """Tell this console what changed in its operator's shared presence."""
+        calls = self.queue.calls
+        presence = await self.queue.presence.get(conn.operator.username)
+        now = now_ms()
+        state = presence.state(now)
+        if (state, presence.availability) != (conn.state, conn.availability):
+            conn.send(p.PresenceMsg(
+                state=state, availability=presence.availability,  # type: ignore[arg-type]
+                missed=presence.missed,
+                wrap_until=iso(presence.wrap_until) if presence.wrap_until > now else None,
+            ))  # fmt: skip
+        if presence.availability != conn.availability:
+            conn.send(p.Availability(state=presence.availability))  # type: ignore[arg-type]
+        conn.state, conn.availability = state, presence.availability
+        want = presence.ringing if conn.call_id is None else None
+        if conn.ringing is not None and conn.ringing != want:
+            conn.send(p.RingStop(call_id=conn.ringing, reason=await self._stop_reason(conn)))
+            conn.ringing = None
+        if want is not None and conn.ringing != want:
+            try:
+                call = await calls.get(want)
+            except NotFound:
+                return
+            if call.status == "queued":
+                conn.ringing = want
+                conn.send(p.Ring(call=call_view(call, await calls.position(call))))
+
+    async def _stop_reason(self, conn: OperatorConn) -> Any:
+        assert conn.ringing is not None
+        try:
+            call = await self.queue.calls.get(conn.ringing)
+        except NotFound:
+            return "ended"
+        if call.status == "connected":
+            return "taken" if call.operator != conn.operator.username else "answered"
+        if call.status != "queued":
+            return "ended"
+        return "away"
+
+    async def on_message(self, conn: OperatorConn, msg: Any) -> None:
+        op, queue = conn.operator, self.queue
+        match msg:
+            case p.SetAvailability(state=state, ref=ref):
+                await queue.set_availability(op, state)
+                conn.send(p.Availability(state=state, ref=ref))
+                conn.availability = state
+                await queue.announce_availability(op)
+            case p.Answer(call_id=call_id, ref=ref):
+                call, fresh = await queue.answer(op, call_id, conn.id)
+                conn.call_id, conn.ringing = call.id, None
+                conn.send(p.Answered(call=call_view(call), ref=ref))
+                if fresh:
+                    await queue.announce_answer(call)
+            case p.Hangup(call_id=call_id):
+                call = await queue.operator_call(op, call_id)
+                # a callback the kiosk has not taken yet was not answered, not abandoned
+                await queue.end(call, reason="operator_hangup", by=op.username,
+                                if_queued="unanswered")  # fmt: skip
+            case p.Callback(kiosk_id=kiosk_id, request_id=request_id, call_id=past, ref=ref):
+                call = await self.callbacks.start(op, conn.id, kiosk_id, request_id, past)
+                conn.call_id = call.id
+                conn.send(p.CallbackRinging(call=call_view(call), ref=ref))
+            case p.WatchTeam(town_id=town_id, ref=ref):
+                check_may_watch(op, town_id)
+                await self.accounts.town(town_id)  # an unknown town is town_not_found
+                await self.team.watch(conn, town_id, ref)
+            case p.Sdp() | p.Ice():
+                check_relayed(msg)
+                call = await queue.operator_call(op, msg.call_id, connected=True)
+                await queue.relay(call, msg, from_kiosk=False)
+            case p.MediaState(call_id=call_id, state=state):
+                call = await queue.operator_call(op, call_id, connected=True)
+                await queue.media_state(call, state, by=op.username, conn_id=conn.id)
+            case p.Ping(ref=ref):
+                conn.send(p.Pong(ref=ref))

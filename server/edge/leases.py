@@ -1,0 +1,87 @@
+"""Leases: proof in Redis that a console or kiosk is really still there.
+
+Each connection holds a lease in its owner's ``conns`` sorted set. This hub renews
+the leases of its sockets that spoke lately; a console silent for ``SILENT_S`` (a
+closed laptop, a frozen tab) is disconnected, and a hub that dies stops renewing, so
+its sockets' leases lapse and the other hubs' reaper sees who is really gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import redis.asyncio as aioredis
+
+from server.clock import now_ms
+from server.edge.connections import KioskConn
+from server.edge.revocation import stale_sockets
+from server.edge.sockets import Sockets
+from server.queue.presence import LEASE_MS, PresenceStore
+from server.store import keys
+
+log = logging.getLogger(__name__)
+RENEW_EVERY_S = 2.0
+REVALIDATE_EVERY = 2  # renewals: sockets whose credentials ended close within ~4 s
+SILENT_S = 9.0  # consoles ping every 3 s; three missed pings and the tab is gone
+
+
+class LeaseKeeper:
+    def __init__(self, sockets: Sockets, presence: PresenceStore, redis: aioredis.Redis) -> None:
+        self.sockets = sockets
+        self.presence = presence
+        self.redis = redis
+        self._task: asyncio.Task[None] | None = None
+        self._renewals = 0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="lease-keeper")
+
+    async def kiosk_connected(self, conn: KioskConn) -> None:
+        await self.redis.zadd(keys.kiosk_conns(conn.kiosk.id), {conn.id: now_ms() + LEASE_MS})
+
+    async def kiosk_disconnected(self, conn: KioskConn) -> None:
+        await self.redis.zrem(keys.kiosk_conns(conn.kiosk.id), conn.id)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(RENEW_EVERY_S)
+            try:
+                await self.renew_once()
+            except Exception:
+                log.exception("renewing leases failed; trying again")
+
+    async def renew_once(self) -> None:
+        sockets, now = self.sockets, time.monotonic()
+        consoles: dict[str, list[str]] = {}
+        for conns in sockets.consoles.values():
+            for conn in list(conns):
+                if now - conn.last_seen > SILENT_S:
+                    log.info("console %s of %s went silent; closing it", conn.id,
+                             conn.operator.username)  # fmt: skip
+                    sockets.spawn(conn.close(1001))
+                else:
+                    consoles.setdefault(conn.operator.username, []).append(conn.id)
+        await self.presence.renew(consoles)
+        until = now_ms() + LEASE_MS
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for kiosk_id, kiosk_conns in sockets.kiosks.items():
+                if kiosk_conns:
+                    pipe.zadd(keys.kiosk_conns(kiosk_id), {c.id: until for c in kiosk_conns})
+            await pipe.execute()
+        self._renewals += 1
+        if self._renewals % REVALIDATE_EVERY == 0:
+            await self.revalidate()
+
+    async def revalidate(self) -> None:
+        """Close the sockets whose session or token has ended (a lost revoke message)."""
+        consoles, kiosks = self.sockets.all_consoles(), self.sockets.all_kiosks()
+        for conn in await stale_sockets(self.redis, consoles, kiosks):
+            self.sockets.revoke(conn)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None

@@ -1,0 +1,40 @@
+"""Which of a hub's sockets were opened under credentials that have since ended.
+
+A change to an operator or kiosk (``server.accounts.accounts``) is published so every hub
+closes the affected sockets at once; this check repairs a lost message: every few
+seconds a hub reads, in one pipeline, the current epoch of every operator and kiosk
+it holds a socket for, and whether each console's session still exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import redis.asyncio as aioredis
+
+from server.edge.connections import KioskConn, OperatorConn
+from server.store import keys
+
+
+async def stale_sockets(
+    redis: aioredis.Redis, consoles: Iterable[OperatorConn], kiosks: Iterable[KioskConn]
+) -> list[OperatorConn | KioskConn]:
+    consoles, kiosks = list(consoles), list(kiosks)
+    if not consoles and not kiosks:
+        return []
+    async with redis.pipeline(transaction=False) as pipe:
+        for console in consoles:
+            pipe.hmget(keys.operator(console.operator.username), ["epoch", "disabled"])
+            pipe.exists(keys.session(console.session))
+        for kiosk in kiosks:
+            pipe.hmget(keys.kiosk(kiosk.kiosk.id), ["epoch", "revoked"])
+        found = await pipe.execute()
+    stale: list[OperatorConn | KioskConn] = []
+    for i, console in enumerate(consoles):
+        (epoch, disabled), session = found[2 * i], found[2 * i + 1]
+        if not session or disabled == "1" or int(epoch or 0) != console.operator.epoch:
+            stale.append(console)
+    for kiosk, (epoch, revoked) in zip(kiosks, found[2 * len(consoles) :], strict=True):
+        if revoked == "1" or int(epoch or 0) != kiosk.kiosk.epoch:
+            stale.append(kiosk)
+    return stale

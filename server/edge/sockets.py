@@ -1,0 +1,47 @@
+"""This hub's sockets: the kiosks and consoles connected to this process, and the
+work that must not hold up a socket's reader. The only state a hub keeps in memory;
+everything about calls is in Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Coroutine
+from typing import Any
+
+from server.edge.connections import CLOSE_REVOKED, KioskConn, OperatorConn
+from yijian import protocol as p
+
+log = logging.getLogger(__name__)
+
+
+class Sockets:
+    def __init__(self) -> None:
+        self.kiosks: dict[str, set[KioskConn]] = defaultdict(set)
+        self.consoles: dict[str, set[OperatorConn]] = defaultdict(set)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def all_kiosks(self) -> list[KioskConn]:
+        return [c for conns in self.kiosks.values() for c in conns if not c.closed]
+
+    def all_consoles(self) -> list[OperatorConn]:
+        return [c for conns in self.consoles.values() for c in conns if not c.closed]
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run work that must not hold up a socket's reader; owned and cancelled on close."""
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def revoke(self, conn: KioskConn | OperatorConn) -> None:
+        """Close a socket whose credentials ended; its client must authenticate anew."""
+        log.info("closing %s: its credentials were revoked", conn.id)
+        conn.send(p.ErrorMsg(code="revoked", message="your credentials have ended; sign in again"))
+        self.spawn(conn.close(CLOSE_REVOKED))
+
+    async def close(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

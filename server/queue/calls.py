@@ -1,0 +1,307 @@
+"""The call record, its queue and its event log, in Redis. Knows nothing of HTTP.
+
+A call is a hash (``keys.call``), a place in its town's queue while it waits
+(``keys.town_queue``) and an append-only stream of events (``keys.call_events``).
+Every change that touches more than one key is one Lua script (``server.store.scripts``).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from server.accounts.accounts import Kiosk, Operator
+from server.clock import iso, now_ms
+from server.errors import BadState, CallTaken, NotFound, TooManyRequests
+from server.store import keys, scripts
+
+LIVE = ("queued", "connected")
+FINAL = ("completed", "abandoned", "unanswered", "failed")
+STATUSES = LIVE + FINAL
+REQUEST_STATUSES = ("open", "in_progress", "resolved")
+# Written by request tracking (server.tracking.request_store): shown in call items when present.
+EXTRA_FIELDS = ("request_id", "request_number", "rating")
+DEFAULT_CATEGORIES = ("政务咨询", "民生求助", "矛盾纠纷", "环境卫生", "治安隐患", "其他")
+
+
+def new_call_id(at_ms: int) -> str:
+    """Time first (11 hex digits of ms), so ids sort by creation, then randomness."""
+    return f"{at_ms:011x}{secrets.token_hex(4)}"
+
+
+def id_bound(at_ms: int) -> str:
+    return f"{max(at_ms, 0):011x}"
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    id: str
+    kiosk_id: str
+    town_id: str
+    kiosk_name: str
+    village: str
+    status: str
+    created_at: int
+    answered_at: int | None = None
+    ended_at: int | None = None
+    operator: str | None = None
+    operator_conn: str | None = None
+    end_reason: str | None = None
+    request: dict[str, Any] | None = None
+    kind: str = "call"  # or "callback": the town called the kiosk
+    overflow: tuple[str, ...] = ()  # other towns where this call also rings
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_hash(cls, data: dict[str, str]) -> CallRecord:
+        def opt_int(name: str) -> int | None:
+            return int(data[name]) if data.get(name) else None
+
+        return cls(
+            id=data["id"],
+            kiosk_id=data["kiosk_id"],
+            town_id=data["town_id"],
+            kiosk_name=data.get("kiosk_name", ""),
+            village=data.get("village", ""),
+            status=data["status"],
+            created_at=int(data["created_at"]),
+            answered_at=opt_int("answered_at"),
+            ended_at=opt_int("ended_at"),
+            operator=data.get("operator") or None,
+            operator_conn=data.get("operator_conn") or None,
+            end_reason=data.get("end_reason") or None,
+            request=json.loads(data["request"]) if data.get("request") else None,
+            extra={k: data[k] for k in EXTRA_FIELDS if data.get(k)},
+            kind=data.get("kind") or "call",
+            overflow=tuple(t for t in data.get("overflow", "").split(",") if t),
+        )
+
+    @property
+    def live(self) -> bool:
+        return self.status in LIVE
+
+    def to_api(self) -> dict[str, Any]:
+        waited_until = self.answered_at or self.ended_at
+        return {
+            "id": self.id,
+            "kiosk_id": self.kiosk_id,
+            "kiosk_name": self.kiosk_name,
+            "village": self.village,
+            "town_id": self.town_id,
+            "status": self.status,
+            "created_at": iso(self.created_at),
+            "answered_at": iso(self.answered_at),
+            "ended_at": iso(self.ended_at),
+            "operator": self.operator,
+            "end_reason": self.end_reason,
+            "wait_s": (waited_until - self.created_at) / 1000 if waited_until else None,
+            "talk_s": (self.ended_at - self.answered_at) / 1000
+            if self.ended_at and self.answered_at
+            else None,
+            "request": self.request,
+            **self.extra,
+        }
+
+
+class CallStore:
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self.redis = redis
+        self._create = redis.register_script(scripts.CREATE_CALL)
+        self._claim = redis.register_script(scripts.CLAIM_CALL)
+        self._end = redis.register_script(scripts.END_CALL)
+        self._offered = redis.register_script(scripts.MARK_OFFERED)
+        self._requeue = redis.register_script(scripts.REQUEUE_CALL)
+        # Told of each claim and each end (request tracking and the numbers, server.tracking.hooks).
+        self.on_answered: list[Callable[[CallRecord], Awaitable[None]]] = []
+        self.on_ended: list[Callable[[CallRecord], Awaitable[None]]] = []
+
+    async def create(
+        self, kiosk: Kiosk, idempotency_key: str, kind: str = "call", operator: str = "",
+        max_wait_s: float | None = None, overflow: tuple[str, float] | None = None,
+        calls_per_min: int | None = None, callback_after_s: float | None = None,
+    ) -> tuple[CallRecord, bool]:  # fmt: skip
+        """The kiosk's live call, or a new queued one. Returns (call, created). A new
+        call's deadlines (``max_wait_s``; ``overflow``: town and seconds) are set with
+        it, in the same step, as is a call-back's wait for the kiosk's answer
+        (``callback_after_s``); past ``calls_per_min`` new calls this minute a press is
+        refused (``TooManyRequests``)."""
+        at = now_ms()
+        maxwait_due = at + int(max_wait_s * 1000) if max_wait_s is not None else ""
+        overflow_town, overflow_due = (
+            (overflow[0], at + int(overflow[1] * 1000)) if overflow else ("", "")
+        )
+        result = await self._create(
+            keys=[
+                keys.idempotency(kiosk.id, idempotency_key),
+                keys.kiosk_live(kiosk.id),
+                keys.call(new_id := new_call_id(at)),
+                keys.call_events(new_id),
+                keys.town_queue(kiosk.town_id),
+                keys.CALLS,
+                keys.town_calls(kiosk.town_id),
+                keys.kiosk_calls(kiosk.id),
+                keys.LIVE_CALLS,
+                keys.ACTIVE_TOWNS,
+                keys.operator_live(operator or "-"),
+                keys.TIMERS,
+                keys.kiosk_calls_made(kiosk.id),
+            ],
+            args=[new_id, at, kiosk.id, kiosk.town_id, kiosk.name, kiosk.village,
+                  keys.IDEMPOTENCY_TTL_S, kind, operator, maxwait_due, overflow_town,
+                  overflow_due, calls_per_min or "",
+                  at + int(callback_after_s * 1000) if callback_after_s is not None else ""],
+        )  # fmt: skip
+        call_id, outcome = result[0], result[1]
+        if outcome == "limited":
+            raise TooManyRequests(
+                f"this kiosk placed {calls_per_min} calls in the last minute; "
+                f"press again in {result[2]} s", retry_after_s=int(result[2]),
+                code="too_many_calls",
+            )  # fmt: skip
+        if outcome == "busy":
+            raise BadState(f"you are already in call {call_id}", code="operator_busy")
+        return await self.get(call_id), outcome == "new"
+
+    async def get(self, call_id: str) -> CallRecord:
+        data = await self.redis.hgetall(keys.call(call_id))
+        if not data:
+            raise NotFound(f"no call {call_id!r}", code="call_not_found")
+        return CallRecord.from_hash(data)
+
+    async def live_call_of_kiosk(self, kiosk_id: str) -> CallRecord | None:
+        call_id = await self.redis.get(keys.kiosk_live(kiosk_id))
+        return await self._get_live(call_id)
+
+    async def live_call_of_operator(self, username: str) -> CallRecord | None:
+        call_id = await self.redis.get(keys.operator_live(username))
+        return await self._get_live(call_id)
+
+    async def _get_live(self, call_id: str | None) -> CallRecord | None:
+        if call_id is None:
+            return None
+        try:
+            call = await self.get(call_id)
+        except NotFound:
+            return None
+        return call if call.live else None
+
+    async def position(self, call: CallRecord) -> int | None:
+        rank = await self.redis.zrank(keys.town_queue(call.town_id), call.id)
+        return None if rank is None else rank + 1
+
+    async def head(self, town_id: str) -> CallRecord | None:
+        ids = await self.redis.zrange(keys.town_queue(town_id), 0, 0)
+        return await self._get_live(ids[0]) if ids else None
+
+    async def claim(self, call_id: str, operator: Operator, conn_id: str) -> CallRecord:
+        """Give the call to this operator, atomically; exactly one claimant wins."""
+        call = await self.get(call_id)
+        if operator.town_id != call.town_id and operator.town_id not in call.overflow:
+            raise NotFound(f"no call {call_id!r}", code="call_not_found")
+        result = await self._claim(
+            keys=[keys.call(call_id), keys.town_queue(call.town_id),
+                  keys.operator_live(operator.username), keys.call_events(call_id),
+                  keys.TIMERS, *map(keys.town_overflow, call.overflow)],
+            args=[call_id, operator.username, now_ms(), conn_id],
+        )  # fmt: skip
+        match result[0]:
+            case "ok":
+                return await self._told(self.on_answered, call_id)
+            case "taken" if result[1] == "connected":
+                raise CallTaken(f"call {call_id} was answered by {result[2]}")
+            case "taken":
+                raise BadState(f"call {call_id} has ended ({result[1]})", code="call_ended")
+            case "busy":
+                raise BadState(f"you are already in call {result[1]}", code="operator_busy")
+        raise NotFound(f"no call {call_id!r}", code="call_not_found")
+
+    async def end(
+        self, call_id: str, *, reason: str, by: str,
+        if_queued: str = "abandoned", if_connected: str = "completed",
+    ) -> CallRecord | None:  # fmt: skip
+        """End a live call; None when it had already ended."""
+        for _ in range(3):
+            call = await self.get(call_id)
+            if not call.live:
+                return None
+            result = await self._end(
+                keys=[keys.call(call_id), keys.town_queue(call.town_id),
+                      keys.kiosk_live(call.kiosk_id),
+                      keys.operator_live(call.operator or "-"),
+                      keys.call_events(call_id), keys.TIMERS, keys.LIVE_CALLS,
+                      *map(keys.town_overflow, call.overflow)],
+                args=[call_id, now_ms(), reason, by, if_queued, if_connected,
+                      call.operator or ""],
+            )  # fmt: skip
+            if result[0] == "ok":
+                return await self._told(self.on_ended, call_id)
+            if result[0] != "stale":  # answered between our read and the script: retry
+                return None
+        raise BadState(f"call {call_id} keeps changing; try again")
+
+    async def requeue(
+        self, call_id: str, *, reason: str, max_wait_s: float | None = None
+    ) -> CallRecord | None:
+        """Put a connected call back at the head of its queue, with a fresh max-wait
+        deadline when given; None if it was not connected."""
+        call = await self.get(call_id)
+        if call.status != "connected" or not call.operator:
+            return None
+        result = await self._requeue(
+            keys=[keys.call(call_id), keys.town_queue(call.town_id),
+                  keys.operator_live(call.operator), keys.call_events(call_id), keys.TIMERS],
+            args=[call_id, at := now_ms(), reason, call.operator,
+                  at + int(max_wait_s * 1000) if max_wait_s is not None else ""],
+        )  # fmt: skip
+        return await self.get(call_id) if result[0] == "ok" else None
+
+    async def add_overflow(self, call: CallRecord, town_id: str) -> bool:
+        """Let the call ring in another town too, keeping its place at home."""
+        if town_id in call.overflow or town_id == call.town_id:
+            return False
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.call(call.id), "overflow", ",".join((*call.overflow, town_id)))
+            pipe.zadd(keys.town_overflow(town_id), {call.id: call.created_at})
+            pipe.xadd(
+                keys.call_events(call.id), {"type": "overflowed", "at": now_ms(), "town": town_id}
+            )
+            await pipe.execute()
+        return True
+
+    async def _told(
+        self, hooks: list[Callable[[CallRecord], Awaitable[None]]], call_id: str
+    ) -> CallRecord:
+        call = await self.get(call_id)
+        for hook in hooks:
+            await hook(call)
+        return call
+
+    async def mark_offered(self, call_id: str, username: str) -> None:
+        await self._offered(
+            keys=[keys.call_offered(call_id), keys.call_events(call_id)], args=[username, now_ms()]
+        )
+
+    async def set_operator_conn(self, call_id: str, conn_id: str) -> None:
+        await self.redis.hset(keys.call(call_id), "operator_conn", conn_id)
+
+    async def add_event(self, call_id: str, type_: str, **fields: str) -> None:
+        await self.redis.xadd(keys.call_events(call_id), {"type": type_, "at": now_ms(), **fields})
+
+    async def save_request(self, call: CallRecord, request: dict[str, Any], by: str) -> CallRecord:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.call(call.id), "request", json.dumps(request, ensure_ascii=False))
+            pipe.xadd(
+                keys.call_events(call.id),
+                {"type": "request_saved", "at": now_ms(), "by": by, "status": request["status"]},
+            )
+            await pipe.execute()
+        return await self.get(call.id)
+
+    async def events(self, call_id: str) -> list[dict[str, Any]]:
+        entries = await self.redis.xrange(keys.call_events(call_id))
+        return [{**fields, "at": iso(fields.get("at"))} for _id, fields in entries]

@@ -1,0 +1,308 @@
+"""The call queue's lifecycle: press, ring, answer, hang up, requeue, overflow, time
+out, wrap up. Socket-free: each verb takes ids, changes Redis (one script per state
+change, in ``server.queue.calls``) and tells the parties through ``Deliver``; it
+knows nothing of sockets, HTTP or which hub holds whom, so tests and benchmarks can
+drive it against a real Redis without a hub.
+
+Call-backs (the town rings the village) are in ``server.queue.callbacks``; the
+deadlines that drive the verbs from outside are dispatched by ``server.queue.sweeper``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from server.accounts.accounts import Accounts, Kiosk, Operator
+from server.accounts.towns import Towns, TownSettings
+from server.clock import now_ms
+from server.errors import BadState, CallTaken, Forbidden, NotFound
+from server.queue.calls import CallRecord, CallStore
+from server.queue.deliver import Deliver
+from server.queue.dispatch import Dispatcher
+from server.queue.presence import PresenceStore
+from server.queue.timers import Timers
+from server.queue.views import call_view
+from server.store import keys
+from yijian import protocol as p
+
+log = logging.getLogger(__name__)
+RECENT_ANSWERS = 20  # answer times kept per town, for the estimated wait
+
+
+@dataclass(frozen=True)
+class Pressed:
+    """What a press gave: the kiosk's live call; its place while it waits."""
+
+    call: CallRecord
+    created: bool
+    position: int | None = None
+    estimated_wait_s: int | None = None
+
+
+class CallQueue:
+    def __init__(
+        self, calls: CallStore, accounts: Accounts, towns: Towns, presence: PresenceStore,
+        timers: Timers, dispatcher: Dispatcher, deliver: Deliver,
+    ) -> None:  # fmt: skip
+        self.calls = calls
+        self.accounts = accounts
+        self.towns = towns
+        self.presence = presence
+        self.timers = timers
+        self.dispatcher = dispatcher
+        self.deliver = deliver
+        self.redis = calls.redis
+
+    # --- the kiosk's side ----------------------------------------------------------
+
+    async def press(self, kiosk: Kiosk, key: str) -> Pressed:
+        """The kiosk's live call for this press, or a new one queued (its clocks set
+        in the same step). The same key always gives the same call."""
+        settings = await self.towns.settings(kiosk.town_id)
+        overflow = (settings.overflow_to, settings.overflow_after_s)
+        call, created = await self.calls.create(
+            kiosk, key, max_wait_s=settings.max_wait_s,
+            overflow=overflow if settings.overflow_to else None,
+            calls_per_min=settings.kiosk_calls_per_min,
+        )  # fmt: skip
+        if not call.live:
+            raise BadState(f"call {call.id} for this key has ended ({call.status})",
+                           code="call_ended")  # fmt: skip
+        if call.status == "connected":
+            return Pressed(call, created)
+        position = await self.calls.position(call) or 1
+        return Pressed(call, created, position, await self.estimate(call, position, settings))
+
+    async def start(self, call: CallRecord) -> None:
+        """A new call, already told its place: turn it away at once if nobody can
+        answer, else ring."""
+        settings = await self.towns.settings(call.town_id)
+        if not settings.open_at(call.created_at):
+            await self.end(call, reason="closed", by="hub", if_queued="unanswered")
+        elif not await self._anyone_logged_in(call.town_id):
+            await self.end(call, reason="no_operators", by="hub", if_queued="unanswered")
+        else:
+            await self.redispatch(call)
+
+    async def kiosk_call(self, kiosk: Kiosk, call_id: str) -> CallRecord:
+        """The kiosk's own call (another kiosk's is ``not_your_call``)."""
+        call = await self.calls.get(call_id)
+        if call.kiosk_id != kiosk.id:
+            raise Forbidden(f"call {call_id} is not this kiosk's", code="not_your_call")
+        return call
+
+    async def estimate(
+        self, call: CallRecord, position: int, settings: TownSettings | None = None
+    ) -> int | None:
+        """Seconds to wait: position x the recent interval between answers in the town,
+        at most the town's ``max_wait_s``."""
+        answers = [int(a) for a in await self.redis.lrange(keys.town_answers(call.town_id), 0, 9)]
+        if len(answers) < 2:
+            return None
+        interval = (answers[0] - answers[-1]) / (len(answers) - 1) / 1000
+        settings = settings or await self.towns.settings(call.town_id)
+        return int(min(interval * position, settings.max_wait_s))
+
+    async def _anyone_logged_in(self, town_id: str, seen: frozenset[str] = frozenset()) -> bool:
+        """Any operator connected in the town or down its overflow chain (where each
+        next town agreed to take the calls)."""
+        people = await self.presence.many(await self.accounts.town_operators(town_id))
+        if any(op.alive for op in people):
+            return True
+        overflow_to = (await self.towns.settings(town_id)).overflow_to
+        if (
+            overflow_to and overflow_to not in seen
+            and (await self.towns.settings(overflow_to)).accepts_overflow_from(town_id)
+        ):  # fmt: skip
+            return await self._anyone_logged_in(overflow_to, seen | {town_id})
+        return False
+
+    # --- the operator's side --------------------------------------------------------
+
+    async def set_availability(self, operator: Operator, state: str) -> None:
+        """Change it; once the console that asked has its reply, ``announce_availability``."""
+        await self.presence.set_availability(operator.username, state)
+
+    async def announce_availability(self, operator: Operator) -> None:
+        await self.deliver.sync_operator(operator.username)
+        await self.dispatcher.dispatch(operator.town_id)
+
+    async def answer(
+        self, operator: Operator, call_id: str, conn_id: str
+    ) -> tuple[CallRecord, bool]:
+        """The first answer takes the call (one atomic claim). Returns (call, fresh):
+        the same console's answer sent again (after a passing error) is confirmed, not
+        refused, and not announced again; another tab's is ``call_taken``. The
+        answering console is told first; then ``announce_answer`` tells everyone else."""
+        try:
+            call = await self.calls.claim(call_id, operator, conn_id)
+        except CallTaken:
+            again = await self.calls.get(call_id)
+            if again.status == "connected" and again.operator_conn == conn_id:
+                return again, False
+            raise
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.lpush(keys.town_answers(call.town_id), now_ms())
+            pipe.ltrim(keys.town_answers(call.town_id), 0, RECENT_ANSWERS - 1)
+            await pipe.execute()
+        settings = await self.towns.settings(call.town_id)
+        await self.timers.set_in(settings.media_grace_s, "assign", call.id)
+        return call, True
+
+    async def announce_answer(self, call: CallRecord) -> None:
+        """The kiosk may now offer media; the operator's other tabs and the town's
+        other rings follow."""
+        operator = call.operator or ""
+        await self.deliver.to_kiosk(
+            call.kiosk_id, p.CallAnswered(call_id=call.id, operator=operator)
+        )
+        await self.deliver.sync_operator(operator)
+        await self.redispatch(call)
+
+    async def operator_call(
+        self, operator: Operator, call_id: str, connected: bool = False
+    ) -> CallRecord:
+        """The operator's own live call (another town's does not exist for them)."""
+        call = await self.calls.get(call_id)
+        if operator.town_id not in (call.town_id, *call.overflow):
+            raise NotFound(f"no call {call_id!r}", code="call_not_found")
+        if call.operator != operator.username:
+            raise Forbidden(f"call {call_id} is not yours", code="not_your_call")
+        return check_live(call, connected)
+
+    async def operator_dropped(self, call: CallRecord) -> None:
+        """The console holding the call is gone: start the operator's grace, tell the kiosk."""
+        settings = await self.towns.settings(call.town_id)
+        due = now_ms() + int(settings.grace_s * 1000)
+        if await self.redis.zadd(keys.TIMERS, {f"grace_op|{call.id}": due}, nx=True):
+            lost = p.OperatorLost(call_id=call.id, grace_s=settings.grace_s)
+            await self.deliver.to_kiosk(call.kiosk_id, lost)
+
+    async def operator_returned(self, call: CallRecord, conn_id: str) -> None:
+        """A console of the call's operator (re)joined: it carries the call from now."""
+        came_back = await self.redis.zrem(keys.TIMERS, f"grace_op|{call.id}")
+        await self.calls.set_operator_conn(call.id, conn_id)
+        if came_back:
+            await self.deliver.to_kiosk(call.kiosk_id, p.OperatorBack(call_id=call.id))
+
+    async def request_saved(self, username: str) -> None:
+        """Saving the call's request ends the operator's wrap-up early."""
+        operator = await self.accounts.operator(username)
+        if (await self.presence.get(username)).wrap_until > now_ms():
+            await self.presence.end_wrap_up(username)
+            await self.timers.cancel("wrapup", username, operator.town_id)
+            await self.deliver.sync_operator(username)
+            await self.dispatcher.dispatch(operator.town_id)
+
+    async def wrap_up_over(self, username: str, town_id: str) -> None:
+        await self.presence.end_wrap_up(username)
+        await self.deliver.sync_operator(username)
+        await self.dispatcher.dispatch(town_id)
+
+    # --- both sides -----------------------------------------------------------------
+
+    async def media_state(
+        self, call: CallRecord, state: str, by: str, conn_id: str | None = None
+    ) -> None:
+        """A side's peer connection changed (``conn_id``: the console that says so)."""
+        await self.calls.add_event(call.id, f"media_{state}", by=by)
+        if state == "connected":
+            await self.timers.cancel("assign", call.id)
+            await self.timers.cancel("media", call.id)
+        elif state in ("failed", "closed"):
+            settings = await self.towns.settings(call.town_id)
+            due = now_ms() + int(settings.media_grace_s * 1000)
+            await self.redis.zadd(keys.TIMERS, {f"media|{call.id}": due}, nx=True)
+            # The kiosk offers, so the kiosk must build anew; only for the console that
+            # holds the call (an older tab of the operator's reports its loss, not ours).
+            if by != "kiosk" and conn_id is not None and conn_id == call.operator_conn:
+                await self.deliver.to_kiosk(call.kiosk_id, p.RestartMedia(call_id=call.id))
+
+    async def relay(self, call: CallRecord, message: p.Sdp | p.Ice, *, from_kiosk: bool) -> None:
+        """Media negotiation to the other side: the kiosk, or the console holding the call."""
+        if from_kiosk:
+            await self.deliver.to_console(call.operator_conn, message)
+        else:
+            await self.deliver.to_kiosk(call.kiosk_id, message)
+
+    async def end(
+        self, call: CallRecord, *, reason: str, by: str,
+        if_queued: str = "abandoned", if_connected: str = "completed",
+    ) -> CallRecord | None:  # fmt: skip
+        ended = await self.calls.end(
+            call.id, reason=reason, by=by, if_queued=if_queued, if_connected=if_connected
+        )
+        if ended is None:
+            return None
+        message = p.CallEnded(call_id=ended.id, status=ended.status,
+                              reason=ended.end_reason or reason)  # fmt: skip
+        await self.deliver.to_kiosk(ended.kiosk_id, message)
+        if ended.operator:
+            await self.deliver.to_operator(ended.operator, message)
+            if ended.answered_at is not None:  # a callback the kiosk never took: no wrap-up
+                await self._wrap_up(ended.operator)
+            else:
+                await self.deliver.sync_operator(ended.operator)
+        await self.redispatch(ended)
+        return ended
+
+    async def _wrap_up(self, username: str) -> None:
+        operator = await self.accounts.operator(username)
+        settings = await self.towns.settings(operator.town_id)
+        if settings.wrap_up_s > 0:
+            until = now_ms() + int(settings.wrap_up_s * 1000)
+            await self.presence.start_wrap_up(username, until)
+            await self.timers.set(until, "wrapup", username, operator.town_id)
+        else:
+            await self.presence.end_wrap_up(username)
+        await self.deliver.sync_operator(username)
+
+    async def requeue(self, call_id: str, *, reason: str) -> CallRecord | None:
+        """Back to the head of the queue: the operator vanished or media never came up."""
+        before = await self.calls.get(call_id)
+        settings = await self.towns.settings(before.town_id)
+        call = await self.calls.requeue(call_id, reason=reason, max_wait_s=settings.max_wait_s)
+        if call is None:
+            return None
+        if before.operator:
+            await self.deliver.to_operator(before.operator, p.CallEnded(
+                call_id=call.id, status="requeued", reason=reason))  # fmt: skip
+        position = await self.calls.position(call) or 1
+        await self.deliver.to_kiosk(call.kiosk_id, p.CallQueued(call_id=call.id, position=position))
+        await self.redispatch(call)
+        return call
+
+    async def overflow(self, call_id: str, town_id: str) -> None:
+        """The call waited long enough at home: ring ``town_id`` too, then its overflow,
+        as long as that town still agrees to take the calls."""
+        call = await self.calls.get(call_id)
+        settings = await self.towns.settings(town_id)
+        came_from = call.overflow[-1] if call.overflow else call.town_id
+        if not settings.accepts_overflow_from(came_from):
+            log.info("call %s does not overflow to %s: it no longer takes %s's calls",
+                     call.id, town_id, came_from)  # fmt: skip
+            return
+        if call.status != "queued" or not await self.calls.add_overflow(call, town_id):
+            return
+        await self.redis.sadd(keys.ACTIVE_TOWNS, town_id)
+        if settings.overflow_to and settings.overflow_to not in (call.town_id, *call.overflow):
+            await self.timers.set_in(settings.overflow_after_s, "overflow", call.id,
+                                     settings.overflow_to)  # fmt: skip
+        await self.dispatcher.dispatch(town_id)
+
+    async def redispatch(self, call: CallRecord) -> None:
+        for town_id in (call.town_id, *call.overflow):
+            await self.dispatcher.dispatch(town_id)
+            await self.deliver.town_changed(town_id)
+
+
+def check_live(call: CallRecord, connected: bool) -> CallRecord:
+    if not call.live:
+        raise BadState(f"call {call.id} has ended ({call.status})", code="call_ended")
+    if connected and call.status != "connected":
+        raise BadState(f"call {call.id} is {call.status}, not connected")
+    return call
+
+
+__all__ = ["CallQueue", "Pressed", "call_view", "check_live"]

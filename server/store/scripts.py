@@ -1,0 +1,202 @@
+"""Lua scripts for every multi-key change of a call, so each is one atomic step.
+
+Events go to the call's stream inside the same script as the change they record, so
+the log can never disagree with the record.
+"""
+
+from __future__ import annotations
+
+# KEYS: idem, kiosk_live, call, events, queue, calls, town_calls, kiosk_calls,
+#       live_calls, active_towns, operator_live, timers, kiosk_calls_made
+# ARGV: call_id, now_ms, kiosk_id, town_id, kiosk_name, village, idem_ttl_s, kind,
+#       operator (a callback reserves the call for the operator who made it, who is
+#       then busy; a press leaves it empty and queues the call),
+#       maxwait_due_ms, overflow_town, overflow_due_ms ('' for none),
+#       calls_per_min (the press limit; '' for none), callback_due_ms ('' for none)
+# -> {call_id, "new"|"existing"|"busy"} | {"", "limited", seconds_left}
+CREATE_CALL = """
+local existing = redis.call('GET', KEYS[1])
+if existing then return {existing, 'existing'} end
+local live = redis.call('GET', KEYS[2])
+if live then
+  redis.call('SET', KEYS[1], live, 'EX', ARGV[7])
+  return {live, 'existing'}
+end
+local id, now, operator = ARGV[1], ARGV[2], ARGV[9]
+if operator ~= '' and redis.call('GET', KEYS[11]) then
+  return {redis.call('GET', KEYS[11]), 'busy'}
+end
+-- the press limit: a kiosk places at most ARGV[13] calls a minute
+if operator == '' and ARGV[13] ~= '' then
+  local made = redis.call('INCR', KEYS[13])
+  if made == 1 then redis.call('EXPIRE', KEYS[13], 60) end
+  if made > tonumber(ARGV[13]) then return {'', 'limited', redis.call('TTL', KEYS[13])} end
+end
+redis.call('HSET', KEYS[3], 'id', id, 'kiosk_id', ARGV[3], 'town_id', ARGV[4],
+  'kiosk_name', ARGV[5], 'village', ARGV[6], 'status', 'queued', 'created_at', now,
+  'queued_at', now, 'kind', ARGV[8], 'operator', operator)
+redis.call('XADD', KEYS[4], '*', 'type', 'created', 'at', now, 'kind', ARGV[8],
+  'by', operator)
+if operator == '' then
+  redis.call('XADD', KEYS[4], '*', 'type', 'queued', 'at', now)
+  -- Behind every call already waiting, whatever clock 'now' came from: a press that
+  -- reached Redis later must not slip ahead of a kiosk already told its place.
+  local score = tonumber(now)
+  local tail = redis.call('ZRANGE', KEYS[5], -1, -1, 'WITHSCORES')
+  if tail[2] and tonumber(tail[2]) >= score then score = tonumber(tail[2]) + 0.001 end
+  redis.call('ZADD', KEYS[5], score, id)
+else
+  redis.call('SET', KEYS[11], id)
+  redis.call('XADD', KEYS[4], '*', 'type', 'callback_ringing', 'at', now)
+end
+redis.call('ZADD', KEYS[6], 0, id)
+redis.call('ZADD', KEYS[7], 0, id)
+redis.call('ZADD', KEYS[8], 0, id)
+redis.call('ZADD', KEYS[9], now, id)
+redis.call('SADD', KEYS[10], ARGV[4])
+redis.call('SET', KEYS[2], id)
+redis.call('SET', KEYS[1], id, 'EX', ARGV[7])
+-- its deadlines in the same step: a hub that dies right after leaves none missing
+if ARGV[10] ~= '' then redis.call('ZADD', KEYS[12], ARGV[10], 'maxwait|' .. id) end
+if ARGV[11] ~= '' then
+  redis.call('ZADD', KEYS[12], ARGV[12], 'overflow|' .. id .. '|' .. ARGV[11])
+end
+if ARGV[14] ~= '' then redis.call('ZADD', KEYS[12], ARGV[14], 'callback|' .. id) end
+return {id, 'new'}
+"""
+
+# KEYS: call, queue, operator_live, events, timers, overflow queues...
+# ARGV: call_id, operator, now_ms, conn_id
+# -> {"ok"} | {"taken", status, operator} | {"busy", live_call_id} | {"missing"}
+CLAIM_CALL = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {'missing'} end
+if status ~= 'queued' then
+  return {'taken', status, redis.call('HGET', KEYS[1], 'operator') or ''}
+end
+local reserved = redis.call('HGET', KEYS[1], 'operator') or ''
+if reserved ~= '' and reserved ~= ARGV[2] then return {'taken', 'connected', reserved} end
+local busy = redis.call('GET', KEYS[3])
+if busy and busy ~= ARGV[1] then return {'busy', busy} end
+local id = ARGV[1]
+redis.call('ZREM', KEYS[2], id)
+for i = 6, #KEYS do redis.call('ZREM', KEYS[i], id) end
+redis.call('HSET', KEYS[1], 'status', 'connected', 'operator', ARGV[2],
+  'answered_at', ARGV[3], 'operator_conn', ARGV[4])
+redis.call('SET', KEYS[3], id)
+redis.call('ZREM', KEYS[5], 'maxwait|' .. id, 'grace_kiosk|' .. id, 'callback|' .. id)
+redis.call('XADD', KEYS[4], '*', 'type', 'answered', 'at', ARGV[3], 'operator', ARGV[2])
+return {'ok'}
+"""
+
+# KEYS: call, queue, kiosk_live, operator_live (or a dummy when none), events, timers,
+#       live_calls, overflow queues...
+# ARGV: call_id, now_ms, reason, by, status_if_queued, status_if_connected, operator
+# An empty status_if_* leaves a call in that state alone ({"skip", status}).
+# -> {"ok", final_status} | {"already", status} | {"skip", status} | {"missing"} | {"stale"}
+END_CALL = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {'missing'} end
+local final
+if status == 'queued' then final = ARGV[5]
+elseif status == 'connected' then final = ARGV[6]
+else return {'already', status} end
+if final == '' then return {'skip', status} end
+local operator = redis.call('HGET', KEYS[1], 'operator') or ''
+if operator ~= ARGV[7] then return {'stale'} end
+local id, now = ARGV[1], ARGV[2]
+redis.call('HSET', KEYS[1], 'status', final, 'ended_at', now, 'end_reason', ARGV[3])
+redis.call('ZREM', KEYS[2], id)
+for i = 8, #KEYS do redis.call('ZREM', KEYS[i], id) end
+if redis.call('GET', KEYS[3]) == id then redis.call('DEL', KEYS[3]) end
+if operator ~= '' and redis.call('GET', KEYS[4]) == id then redis.call('DEL', KEYS[4]) end
+redis.call('ZREM', KEYS[6], 'grace_kiosk|' .. id, 'grace_op|' .. id, 'maxwait|' .. id,
+  'media|' .. id, 'assign|' .. id, 'callback|' .. id)
+redis.call('ZREM', KEYS[7], id)
+redis.call('XADD', KEYS[5], '*', 'type', 'ended', 'at', now, 'status', final,
+  'reason', ARGV[3], 'by', ARGV[4])
+return {'ok', final}
+"""
+
+# Put a connected call back at the head of its town's queue (its operator vanished,
+# or media never came up): never counted as completed.
+# KEYS: call, queue, operator_live, events, timers
+# ARGV: call_id, now_ms, reason, operator, maxwait_due_ms ('' for none)
+# -> {"ok"} | {"skip", status} | {"stale"} | {"missing"}
+REQUEUE_CALL = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {'missing'} end
+if status ~= 'connected' then return {'skip', status} end
+if (redis.call('HGET', KEYS[1], 'operator') or '') ~= ARGV[4] then return {'stale'} end
+local id, now = ARGV[1], ARGV[2]
+local head = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+local score = tonumber(redis.call('HGET', KEYS[1], 'created_at'))
+if head[2] and tonumber(head[2]) <= score then score = tonumber(head[2]) - 1 end
+redis.call('ZADD', KEYS[2], score, id)
+redis.call('HSET', KEYS[1], 'status', 'queued', 'operator', '', 'operator_conn', '',
+  'answered_at', '')
+if redis.call('GET', KEYS[3]) == id then redis.call('DEL', KEYS[3]) end
+redis.call('ZREM', KEYS[5], 'grace_op|' .. id, 'media|' .. id, 'assign|' .. id)
+-- the claim cleared its max-wait deadline: a fresh one runs from now
+if ARGV[5] ~= '' then redis.call('ZADD', KEYS[5], ARGV[5], 'maxwait|' .. id) end
+redis.call('XADD', KEYS[4], '*', 'type', 'requeued', 'at', now, 'reason', ARGV[3],
+  'operator', ARGV[4])
+return {'ok'}
+"""
+
+# KEYS: offered set, events    ARGV: operator, now_ms
+# Logs the first time a call rings an operator, however many tabs or hubs ring it.
+MARK_OFFERED = """
+if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
+  redis.call('XADD', KEYS[2], '*', 'type', 'offered', 'at', ARGV[2], 'operator', ARGV[1])
+  return 1
+end
+return 0
+"""
+
+# The queue's deadlines (server.queue.timers). KEYS: timers; ARGV: now_ms, lease score, batch.
+# Due timers are not removed but pushed to the lease score (a whole millisecond plus a
+# quarter, which no deadline has), so exactly one hub takes each, and one that dies
+# while running it leaves it to run again once the lease is over.
+CLAIM_TIMERS = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
+for _, name in ipairs(due) do redis.call('ZADD', KEYS[1], 'XX', ARGV[2], name) end
+return due
+"""
+
+# KEYS: timers; ARGV: name, lease score. Done: remove it, unless it was set again
+# (the handler moved it to a new deadline) meanwhile.
+TIMER_DONE = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if score and tonumber(score) == tonumber(ARGV[2]) then
+  return redis.call('ZREM', KEYS[1], ARGV[1])
+end
+return 0
+"""
+
+# KEYS: lock    ARGV: token
+# A town's dispatch lock. KEYS: lock, again; ARGV: token, ttl_ms. Taking the lock and
+# asking its holder to run once more are one step, and so are the holder's "anything
+# more?" and its release: a request can never fall between the two (a lost wakeup).
+DISPATCH_ENTER = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
+return 0
+"""
+
+# 1: asked again while running, the lock is kept (and extended) for one more pass;
+# 0: released; -1: the lock was no longer ours (it expired), nothing done.
+DISPATCH_LEAVE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+if redis.call('DEL', KEYS[2]) == 1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+redis.call('DEL', KEYS[1])
+return 0
+"""
+
+RELEASE_LOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
