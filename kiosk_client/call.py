@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from kiosk_client.media import LocalMedia
+from kiosk_client.capture import Capture
 from kiosk_client.peer import PeerSession
 from kiosk_client.sink import FrameCounts
 from kiosk_client.speaker import Speaker
@@ -37,8 +37,13 @@ class Call:
     rebuilds: int = 0  # peer connections failed in a row since media last connected
     operator_lost: bool = False  # the operator's console dropped; they may come back
     counts: FrameCounts = field(default_factory=FrameCounts)
+    capture: Capture | None = None  # camera and microphone, from the press to the end
+    opening: asyncio.Task[None] | None = None  # the capture opening, from the press
+    # While queued: the peer connection and its gathered offer, ready for the answer.
+    prepared: asyncio.Task[tuple[PeerSession, SessionDescription]] | None = None
     peer: PeerSession | None = None
     speaker: Speaker | None = None
+    kept: asyncio.TimerHandle | None = None  # a press kept while offline, until it expires
 
     def is_reply(self, call_id: str, ref: str | None) -> bool:
         """Is a message about this call: the one we know, or the one we asked for?"""
@@ -64,9 +69,12 @@ class Call:
                 return None
 
     def offline(self) -> Status:
-        """What the kiosk shows while the hub is unreachable during this call."""
+        """What the kiosk shows while the hub is unreachable during this call: media
+        that flows peer to peer keeps the call's screen (only signalling is down)."""
         pressed = self.phase is Phase.REQUESTING and not self.hanging_up
-        return Status("offline", self.id, view="calling" if pressed else None)
+        talking = self.phase is Phase.CONNECTED and self.peer is not None and not self.hanging_up
+        view = "calling" if pressed else "in_call" if talking else None
+        return Status("offline", self.id, view=view)
 
     def media_serves(self, *, offer_lost: bool) -> bool:
         """Keep the peer connection we have? Not when it failed, nor (``offer_lost``,
@@ -74,29 +82,44 @@ class Call:
         peer = self.peer
         return peer is not None and peer.usable and not (offer_lost and peer.awaiting_answer)
 
-    async def new_peer(
+    def new_peer(
         self,
         ice_servers: list[IceServer],
-        local: LocalMedia,
         speaker_device: str | None,
         on_state: Callable[[PeerSession, str], None],
-    ) -> SessionDescription:
-        """Replace any peer connection with a fresh one; returns its offer."""
-        assert self.id is not None
-        await self.stop_media()
+    ) -> PeerSession:
+        """A fresh peer connection on the call's capture (open it first)."""
+        assert self.id is not None and self.capture is not None
         if self.speaker is None and speaker_device is not None:
             self.speaker = Speaker(speaker_device)
-        self.peer = PeerSession(self.id, ice_servers, local, self.counts, self.speaker, on_state)
-        return await self.peer.create_offer()
+        local = self.capture.tracks()
+        return PeerSession(self.id, ice_servers, local, self.counts, self.speaker, on_state)
 
-    async def stop_media(self) -> None:
+    async def close_peer(self) -> None:
+        """Close the peer connection, and an offer prepared but never sent."""
+        prepared, self.prepared = self.prepared, None
+        if prepared is not None:
+            prepared.cancel()
+            results = await asyncio.gather(prepared, return_exceptions=True)
+            if isinstance(made := results[0], tuple):
+                await made[0].close()
         if self.peer is not None:
             await self.peer.close()
 
+    async def stop_media(self) -> None:
+        """Stop sending at once: the connection, then the camera and microphone."""
+        await self.close_peer()
+        if self.opening is not None:
+            self.opening.cancel()
+            await asyncio.gather(self.opening, return_exceptions=True)
+        if self.capture is not None:
+            await self.capture.close()
+
     async def release(self) -> None:
         """Close everything the call holds. Safe to call twice."""
-        if self.auto_answer is not None:
-            self.auto_answer.cancel()
+        for timer in (self.auto_answer, self.kept):
+            if timer is not None:
+                timer.cancel()
         await self.stop_media()
         if self.speaker is not None:
             await self.speaker.close()

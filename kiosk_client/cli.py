@@ -1,8 +1,9 @@
 """``yijian kiosk``: the command line of the kiosk program.
 
-Flags override ``YIJIAN_KIOSK_*`` environment variables (see ``settings.py``).
-Exit status: 0 after a clean stop, 2 when the kiosk cannot start or the hub
-refuses its credentials (with a one-line reason on standard error).
+Flags override ``YIJIAN_KIOSK_*`` environment variables, which override the config
+file (see ``settings.py``). Exit status: 0 after a clean stop, 2 when the kiosk
+cannot start or the hub refuses its credentials (with a one-line reason on standard
+error).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from kiosk_client.button import ButtonUnavailable, make_button
+from kiosk_client.button import ButtonUnavailable, make_button, resolve_spec, stdin_is_null
 from kiosk_client.prompts import prompt
 from kiosk_client.screen import ScreenUnavailable
-from kiosk_client.settings import KioskSettings, ScreenSettings
+from kiosk_client.settings import ConfigError, KioskSettings, ScreenSettings, load
 from kiosk_client.status import JsonLines, Status
 
 if TYPE_CHECKING:
@@ -42,9 +44,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="test: generated moving picture and tone; default: camera and microphone",
     )  # fmt: skip
     parser.add_argument(
-        "--button", metavar="stdin|key|gpio:PIN",
-        help="stdin: one press per line (end of input stops the kiosk); "
-        "key: Enter or space on the terminal; gpio:PIN: a button on a sysfs GPIO pin",
+        "--config", metavar="FILE", type=Path,
+        help="a TOML file of kiosk settings, e.g. /etc/yijian/kiosk.toml; flags and "
+        "YIJIAN_KIOSK_* variables override it [YIJIAN_KIOSK_CONFIG]",
+    )  # fmt: skip
+    parser.add_argument(
+        "--button", metavar="stdin|key|gpio:CHIP:LINE",
+        help="stdin: one press per line (end of input stops the kiosk); key: Space or "
+        "Enter under the window, or on the terminal (key:NAMES for others); "
+        "gpio:CHIP:LINE: a button on a GPIO line, through libgpiod (gpio:PIN is chip 0)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--list-devices", action="store_true",
+        help="list cameras, ALSA capture and playback devices and GPIO chips, then exit",
     )  # fmt: skip
     parser.add_argument(
         "--headless", action="store_true", default=None,
@@ -73,13 +85,21 @@ def run(args: argparse.Namespace) -> int:
     _configure_logging()
     if getattr(args, "render_states", None) is not None:
         return _render(args)
+    if getattr(args, "list_devices", False):
+        from kiosk_client.devices import report
+
+        sys.stdout.write(report())
+        return EXIT_OK
     given = {
         name: getattr(args, name, None)
         for name in ("server", "kiosk_id", "token", "media", "button", "headless", "status_json",
-                     "language", "screen_size")
+                     "language", "screen_size", "config")
     }  # fmt: skip
     try:
-        settings = KioskSettings(**{k: v for k, v in given.items() if v is not None})
+        given = {k: v for k, v in given.items() if v is not None}
+        settings = load(KioskSettings, given, dict(os.environ))
+    except ConfigError as exc:
+        return _fail(str(exc))
     except ValidationError as exc:
         return _fail("; ".join(_describe(e) for e in exc.errors()))
     return asyncio.run(_main(settings))
@@ -92,9 +112,12 @@ async def _main(settings: KioskSettings) -> int:
     from kiosk_client.media import MediaUnavailable, media_source
 
     try:
-        media = media_source(settings.media, settings.video_device, settings.audio_device)
-        media.probe()
-        button = make_button(settings.button)
+        spec = resolve_spec(
+            settings.button, windowed=not settings.headless, stdin_null=stdin_is_null()
+        )
+        media = media_source(settings.media, settings.video_device, settings.audio_device,
+                             settings.video_size, settings.video_fps)  # fmt: skip
+        await asyncio.to_thread(media.probe)
     except (MediaUnavailable, ButtonUnavailable) as exc:
         return _fail(str(exc))
     screen = None if settings.headless else _screen(settings)
@@ -104,11 +127,14 @@ async def _main(settings: KioskSettings) -> int:
 
             await screen.open()
             media = ScreenMedia(media, screen.own_frame, screen.operator_frame)
+        button = make_button(
+            spec, long_press_s=settings.long_press_s, stuck_s=settings.stuck_s,
+            active_low=settings.button_active_low,
+            listen_keys=None if screen is None else screen.listen_keys,
+        )  # fmt: skip
         kiosk = Kiosk(settings, media, button, _publisher(settings, screen))
         await kiosk.run()
-    except HubRejected as exc:
-        return _fail(str(exc))
-    except ScreenUnavailable as exc:
+    except (HubRejected, ScreenUnavailable, ButtonUnavailable) as exc:
         return _fail(str(exc))
     finally:
         if screen is not None:
@@ -136,16 +162,16 @@ def _render(args: argparse.Namespace) -> int:
 
     given: dict[str, Any] = {
         name: value
-        for name in ("language", "screen_size")
+        for name in ("language", "screen_size", "config")
         if (value := getattr(args, name, None)) is not None
     }
     try:
-        screen = ScreenSettings(**given)
+        screen = load(ScreenSettings, given, dict(os.environ))
         size = parse_size(screen.screen_size) or DEFAULT_SIZE
         states = render_states(args.render_states, screen.language, screen.voice_dir, size)
     except ValidationError as exc:
         return _fail("; ".join(_describe(e) for e in exc.errors()))
-    except (ScreenUnavailable, PromptMissing, OSError) as exc:
+    except (ConfigError, ScreenUnavailable, PromptMissing, OSError) as exc:
         return _fail(str(exc))
     logger.info(
         "wrote %d screen states (%s) to %s", len(states), screen.language, args.render_states

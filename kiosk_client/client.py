@@ -1,8 +1,8 @@
 """The running kiosk: owns its tasks (socket, button, state machine) and stops them.
 
-``Kiosk.run`` returns when the button's input ends or on SIGTERM/SIGINT, after
-hanging up a live call and waiting briefly for the hub to confirm it. It raises
-``HubRejected`` when the hub refuses the kiosk's credentials.
+``Kiosk.run`` returns when the button's input ends (only ``stdin`` ends) or on
+SIGTERM/SIGINT, after hanging up a live call and waiting briefly for the hub to
+confirm it. It raises ``HubRejected`` when the hub refuses the kiosk's credentials.
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ import logging
 import signal
 from collections.abc import Callable
 
+from kiosk_client.bitrate import cap_video_bitrate
 from kiosk_client.button import Button
+from kiosk_client.capture import VideoCaps
 from kiosk_client.connection import Backoff, HubConnection
 from kiosk_client.controller import Controller
-from kiosk_client.events import Event, Press, StopRequested
+from kiosk_client.events import Event, StopRequested
 from kiosk_client.media import MediaSource
 from kiosk_client.settings import KioskSettings
 from kiosk_client.status import Status
@@ -40,7 +42,11 @@ class Kiosk:
             settings.token.get_secret_value(),
             Backoff(settings.reconnect_min_s, settings.reconnect_max_s),
             self._events.put_nowait,
+            ping_interval_s=settings.ping_interval_s,
+            ping_timeout_s=settings.ping_timeout_s,
         )
+        cap_video_bitrate(settings.video_max_kbps)
+        width, height = settings.video_dimensions
         self.controller = Controller(
             send=self.connection.send,
             post=self._events.put_nowait,
@@ -48,6 +54,9 @@ class Kiosk:
             media=media,
             speaker_device=None if settings.headless else settings.speaker_device,
             rating_window_s=settings.rating_window_s,
+            offline_press_keep_s=settings.offline_press_keep_s,
+            caps=VideoCaps(width, height, settings.video_fps),
+            gather_timeout_s=settings.gather_timeout_s,
         )
 
     def request_stop(self, why: str) -> None:
@@ -101,6 +110,6 @@ class Kiosk:
                 logger.exception("handling %r failed", event)
 
     async def _read_button(self) -> None:
-        async for text in self._button.presses():
-            self._events.put_nowait(Press(text))
+        async for event in self._button.events():
+            self._events.put_nowait(event)
         self.request_stop("end of button input")

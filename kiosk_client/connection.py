@@ -2,15 +2,22 @@
 
 Everything the hub says reaches the kiosk as one of three events, in order:
 ``Online`` (a fresh ``welcome``), ``Inbound`` (any later message) and ``Offline``
-(the socket is gone, or the hub can't be reached). Only a refused token or a
-protocol mismatch stops the loop, as ``HubRejected``: retrying would not help.
+(the socket is gone, or the hub can't be reached). Only the hub's own refusal of
+the token (its JSON error body, or its close reason, says ``bad_token``) or a
+protocol mismatch stops the loop, as ``HubRejected``: retrying would not help. A
+401 or 403 from anything else (a proxy in front of the hub, a captive portal) is
+retried with backoff like any other failure.
+
+Keepalive pings every ``ping_interval_s``; a ping unanswered for ``ping_timeout_s``
+closes the socket, so a dead link is noticed within their sum (websockets' own
+defaults take up to 40 s).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,12 +25,14 @@ from pydantic import BaseModel
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
+from kiosk_client.backoff import Backoff
 from kiosk_client.messages import BadMessage, HubMessage, UnknownMessage, dump, parse
 from yijian.protocol import MAX_MESSAGE_BYTES, PROTOCOL_VERSION, KioskWelcome
 
 logger = logging.getLogger(__name__)
 
 CLOSE_POLICY_VIOLATION = 1008  # the hub's close code for a refused handshake
+REFUSED_CODES = frozenset({"bad_token"})  # the hub's own word that the token is wrong
 
 
 @dataclass(frozen=True)
@@ -48,21 +57,7 @@ class HubRejected(Exception):
     """The hub refused this kiosk (bad token, wrong protocol); retrying will not help."""
 
 
-class Backoff:
-    """Exponential delays with "equal jitter", so kiosks of a town don't return in step."""
-
-    def __init__(self, min_s: float, max_s: float) -> None:
-        self.min_s = min_s
-        self.max_s = max_s
-        self._attempt = 0
-
-    def next(self) -> float:
-        ceiling = min(self.max_s, self.min_s * 2**self._attempt)
-        self._attempt += 1
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
-
-    def reset(self) -> None:
-        self._attempt = 0
+__all__ = ["Backoff", "ConnectionEvent", "HubConnection", "HubRejected"]
 
 
 class HubConnection:
@@ -73,12 +68,16 @@ class HubConnection:
         backoff: Backoff,
         deliver: Callable[[ConnectionEvent], None],
         open_timeout_s: float = 10.0,
+        ping_interval_s: float = 5.0,
+        ping_timeout_s: float = 5.0,
     ) -> None:
         self.url = url
         self._token = token
         self._backoff = backoff
         self._deliver = deliver
         self._open_timeout_s = open_timeout_s
+        self._ping_interval_s = ping_interval_s
+        self._ping_timeout_s = ping_timeout_s
         self._ws: ClientConnection | None = None
         self._offline_told = False
         self._closing = False
@@ -95,12 +94,12 @@ class HubConnection:
                 raise
             except InvalidStatus as exc:
                 status = exc.response.status_code
-                if status in (401, 403):
+                if status in (401, 403) and _error_code(exc) in REFUSED_CODES:
                     raise HubRejected(
                         f"the hub refused kiosk credentials at {self.url} "
                         f"(HTTP {status}): {_body(exc)}"
                     ) from None
-                reason = f"HTTP {status} from {self.url}"
+                reason = f"HTTP {status} from {self.url}: {_body(exc)[:80]}"
             except (OSError, TimeoutError, WebSocketException) as exc:
                 reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             if self._closing:
@@ -126,6 +125,8 @@ class HubConnection:
             open_timeout=self._open_timeout_s,
             close_timeout=2,
             max_size=MAX_MESSAGE_BYTES,
+            ping_interval=self._ping_interval_s,
+            ping_timeout=self._ping_timeout_s,
         ) as ws:
             welcome = await self._welcome(ws)
             self._ws = ws
@@ -143,8 +144,13 @@ class HubConnection:
         try:
             text = await asyncio.wait_for(ws.recv(), self._open_timeout_s)
         except ConnectionClosed as exc:
-            if exc.rcvd is not None and exc.rcvd.code == CLOSE_POLICY_VIOLATION:
-                raise HubRejected(f"the hub refused this kiosk: {exc.rcvd.reason}") from None
+            rcvd = exc.rcvd
+            if (
+                rcvd is not None
+                and rcvd.code == CLOSE_POLICY_VIOLATION
+                and (rcvd.reason in REFUSED_CODES)
+            ):
+                raise HubRejected(f"the hub refused this kiosk: {rcvd.reason}") from None
             raise
         try:
             message = parse(text)
@@ -192,3 +198,13 @@ class HubConnection:
 def _body(exc: InvalidStatus) -> str:
     body = exc.response.body or b""
     return body.decode("utf-8", "replace").strip()[:200] or "no reason given"
+
+
+def _error_code(exc: InvalidStatus) -> str | None:
+    """The ``code`` of the hub's JSON error body, or None for anyone else's answer."""
+    try:
+        data = json.loads(exc.response.body or b"")
+        code = data["error"]["code"]
+    except (ValueError, TypeError, KeyError):
+        return None
+    return code if isinstance(code, str) else None

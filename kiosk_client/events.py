@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kiosk_client.button import ButtonFault, ButtonStuck, Press
 from kiosk_client.connection import ConnectionEvent
 from kiosk_client.peer import PeerSession
 
-
-@dataclass(frozen=True)
-class Press:
-    text: str = ""  # the stdin line; 满意/不满意 rate the call just ended
+__all__ = ["ButtonFault", "ButtonStuck", "Event", "Press"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +32,11 @@ class Resend:
 
 
 @dataclass(frozen=True)
+class PressExpired:
+    key: str  # a press kept while offline, past offline_press_keep_s
+
+
+@dataclass(frozen=True)
 class Rebuild:
     peer: PeerSession  # the failed connection; nothing is done if it was replaced since
 
@@ -44,4 +47,7 @@ class PeerState:
     state: str
 
 
-Event = ConnectionEvent | Press | StopRequested | PeerState | AutoAnswer | Resend | Rebuild
+Event = (
+    ConnectionEvent | Press | ButtonStuck | ButtonFault | StopRequested | PeerState | AutoAnswer
+    | Resend | Rebuild | PressExpired
+)  # fmt: skip

@@ -1,8 +1,9 @@
 """What the kiosk sends: a generated picture and tone, or its camera and microphone.
 
-Local media is opened afresh for every peer connection, because aiortc stops a
-sender's track when the connection closes; opening per call also keeps the camera
-(and its light) off while the kiosk is idle.
+A ``MediaSource`` opens them; ``capture.Capture`` holds them for one call, from the
+press to its end, so the camera (and its light) is off while the kiosk is idle.
+Audio comes first: a microphone that will not open makes the call fail, a camera
+that will not open leaves a call that sends sound only.
 """
 
 from __future__ import annotations
@@ -107,20 +108,24 @@ class LocalMedia:
     operator's picture goes (the kiosk's screen; nowhere when headless)."""
 
     audio: MediaStreamTrack
-    video: MediaStreamTrack
+    video: MediaStreamTrack | None  # None: no camera; the call is sound only
     show_remote: Callable[[av.VideoFrame], None] | None = None
 
     def close(self) -> None:
-        # stop() is idempotent in aiortc; for a MediaPlayer it also releases the device
+        """Release the devices. Blocks (aiortc joins a MediaPlayer's thread): call it
+        from a thread. stop() is idempotent in aiortc."""
         self.audio.stop()
-        self.video.stop()
+        if self.video is not None:
+            self.video.stop()
 
 
 class MediaSource(Protocol):
     def probe(self) -> None:
         """Raise MediaUnavailable now, at start-up, rather than at the first call."""
 
-    def open(self) -> LocalMedia: ...
+    def open(self) -> LocalMedia:
+        """Open the devices; blocks, so the kiosk calls it from a thread."""
+        ...
 
 
 class GeneratedMedia:
@@ -132,28 +137,36 @@ class GeneratedMedia:
 
 
 class DeviceMedia:
-    """A V4L2 camera and an ALSA microphone, through ffmpeg."""
+    """A V4L2 camera and an ALSA microphone, through ffmpeg. The camera is asked for
+    ``size`` at ``fps``; a camera that gives more is scaled down by the capture."""
 
-    def __init__(self, video_device: str, audio_device: str) -> None:
+    def __init__(
+        self, video_device: str, audio_device: str, size: str = f"{WIDTH}x{HEIGHT}",
+        fps: int = 15,
+    ) -> None:  # fmt: skip
         self.video_device = video_device
         self.audio_device = audio_device
+        self.size = size
+        self.fps = fps
 
     def probe(self) -> None:
-        self.open().close()
+        local = self.open()
+        local.close()
+        if local.video is None:
+            logger.warning("no camera: calls will carry sound only until one is attached")
 
     def open(self) -> LocalMedia:
-        camera = self._player(
-            "camera", self.video_device, "v4l2", {"video_size": f"{WIDTH}x{HEIGHT}"}
-        )
-        if camera.video is None:
-            raise MediaUnavailable(f"camera {self.video_device} gives no video stream")
+        mic = self._player("microphone", self.audio_device, "alsa", None)
+        if mic.audio is None:
+            raise MediaUnavailable(f"microphone {self.audio_device} gives no audio stream")
+        options = {"video_size": self.size, "framerate": str(self.fps)}
         try:
-            mic = self._player("microphone", self.audio_device, "alsa", None)
-            if mic.audio is None:
-                raise MediaUnavailable(f"microphone {self.audio_device} gives no audio stream")
-        except MediaUnavailable:
-            camera.video.stop()
-            raise
+            camera = self._player("camera", self.video_device, "v4l2", options)
+            if camera.video is None:
+                raise MediaUnavailable(f"camera {self.video_device} gives no video stream")
+        except MediaUnavailable as exc:
+            logger.error("%s; the call carries sound only", exc)
+            return LocalMedia(audio=mic.audio, video=None)
         return LocalMedia(audio=mic.audio, video=camera.video)
 
     @staticmethod
@@ -164,7 +177,10 @@ class DeviceMedia:
             raise MediaUnavailable(f"cannot open the {what} {device} ({fmt}): {exc}") from exc
 
 
-def media_source(kind: str, video_device: str, audio_device: str) -> MediaSource:
+def media_source(
+    kind: str, video_device: str, audio_device: str, size: str = f"{WIDTH}x{HEIGHT}",
+    fps: int = 15,
+) -> MediaSource:  # fmt: skip
     if kind == "test":
         return GeneratedMedia()
-    return DeviceMedia(video_device, audio_device)
+    return DeviceMedia(video_device, audio_device, size, fps)

@@ -1,10 +1,13 @@
-"""The media side of a call: its peer connection offered, answered and rebuilt.
+"""The media side of a call: its devices opened, its offer prepared, answered and
+rebuilt.
 
 ``MediaControl`` belongs to the controller and runs only from its event handlers,
-so it too sees one event at a time. It offers a fresh peer connection when the
-call needs one, hands the operator's answer to it, and when the connection fails
-rebuilds it under the same call id: at once the first time, then with a
-jittered, growing pause (a ``Rebuild`` event posted to the queue).
+so it too sees one event at a time. The camera and microphone open at the press
+(``open_soon``); while the call waits in the queue a peer connection is built and
+its offer gathered (``prepare_soon``), so the operator's answer starts media at
+once (``ensure``). When the connection fails it is rebuilt under the same call id on
+the same devices: at once the first time, then with a jittered, growing pause (a
+``Rebuild`` event posted to the queue).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from aiortc.exceptions import InvalidAccessError, InvalidStateError
 from pydantic import BaseModel
 
 from kiosk_client.call import Call, Phase
+from kiosk_client.capture import Capture, VideoCaps
 from kiosk_client.events import PeerState, Rebuild
 from kiosk_client.media import MediaSource, MediaUnavailable
 from kiosk_client.peer import PeerSession
@@ -32,6 +36,8 @@ logger = logging.getLogger("kiosk_client.controller")
 # once the first time, then after a jittered pause that doubles up to the maximum.
 REBUILD_FIRST_S, REBUILD_MAX_S = 0.5, 8.0
 
+Made = tuple[PeerSession, SessionDescription]
+
 
 class MediaControl:
     def __init__(
@@ -40,30 +46,52 @@ class MediaControl:
         post: Callable[[PeerState | Rebuild], None],
         source: MediaSource,
         speaker_device: str | None,
+        caps: VideoCaps | None = None,
+        gather_timeout_s: float = 8.0,
     ) -> None:
         self._send = send
         self._post = post
         self._source = source
         self._speaker_device = speaker_device  # None: headless, nothing is played
+        self._caps = caps
+        self._gather_timeout_s = gather_timeout_s
         self.ice_servers: list[IceServer] = []  # the hub's, from its latest welcome
 
+    def open_soon(self, call: Call) -> None:
+        """The villager chose to call: the camera and microphone open now, in a thread,
+        while the request goes to the hub."""
+        if call.capture is None:
+            call.capture = Capture(self._source, self._caps)
+        if call.opening is None:
+            call.opening = asyncio.create_task(self._open(call.capture), name="capture-open")
+
+    def prepare_soon(self, call: Call) -> None:
+        """Queued: build the peer connection and gather its offer while the villager waits."""
+        if call.prepared is None and call.peer is None and not call.hanging_up:
+            self.open_soon(call)
+            call.prepared = asyncio.create_task(self._prepare(call), name="offer-prepare")
+
     async def ensure(self, call: Call, *, offer_lost: bool, force: bool = False) -> None:
-        """Offer a fresh peer connection unless (``force`` aside) the current one serves."""
+        """Offer a peer connection unless (``force`` aside) the current one serves: the
+        one prepared while queued if there is one, else a fresh one."""
         if not force and call.media_serves(offer_lost=offer_lost):
             return
         assert call.id is not None
-        if call.peer is not None:
-            logger.info("call %s: replacing the peer connection", call.id)
         call.phase = Phase.ANSWERED
+        prepared = None if force else call.prepared
+        if prepared is not None:
+            call.prepared = None
         try:
-            local = self._source.open()
+            made = await prepared if prepared is not None else None
+            if made is None:
+                if call.peer is not None:
+                    logger.info("call %s: replacing the peer connection", call.id)
+                await call.close_peer()
+                made = await self._prepare(call)
         except MediaUnavailable as exc:
             logger.error("call %s: %s", call.id, exc)
             return await self._report(call, "failed")
-        offer = await call.new_peer(
-            self.ice_servers, local, self._speaker_device,
-            lambda peer, state: self._post(PeerState(peer, state)),
-        )  # fmt: skip
+        call.peer, offer = made
         # If the socket is down this is lost; the next welcome makes a new offer.
         await self._send(Sdp(type="sdp", call_id=call.id, description=offer, ref=call.id))
 
@@ -116,6 +144,42 @@ class MediaControl:
         pause *= random.uniform(0.5, 1.0)
         logger.info("call %s: %s again; a new connection in %.1f s", call.id, why, pause)
         asyncio.get_running_loop().call_later(pause, self._post, Rebuild(call.peer))
+
+    async def _open(self, capture: Capture) -> None:
+        try:
+            await capture.open()
+        except MediaUnavailable as exc:  # said again, and reported, when the call needs it
+            logger.error("the camera and microphone did not open: %s", exc)
+
+    async def _prepare(self, call: Call) -> Made:
+        """Open the devices (again only if one ended, the old ones closed first), then
+        a peer connection and its complete offer. Past ``gather_timeout_s`` the hub's
+        STUN/TURN servers are not answering: offer host candidates only."""
+        if call.capture is None:
+            call.capture = Capture(self._source, self._caps)
+        await call.capture.open()
+
+        def on_state(peer: PeerSession, state: str) -> None:
+            self._post(PeerState(peer, state))
+
+        peer = call.new_peer(self.ice_servers, self._speaker_device, on_state)
+        try:
+            return peer, await peer.create_offer(self._gather_timeout_s)
+        except TimeoutError:
+            logger.warning(
+                "call %s: ICE gathering took over %.1f s (the STUN/TURN servers do not "
+                "answer); offering host candidates only", call.id, self._gather_timeout_s,
+            )  # fmt: skip
+        except BaseException:
+            await peer.close()
+            raise
+        await peer.close()
+        peer = call.new_peer([], self._speaker_device, on_state)
+        try:
+            return peer, await peer.create_offer()
+        except BaseException:
+            await peer.close()
+            raise
 
     async def _report(self, call: Call, state: Literal["connected", "failed"]) -> None:
         assert call.id is not None

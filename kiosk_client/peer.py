@@ -58,7 +58,10 @@ class PeerSession:
         self._early_candidates: list[IceCandidate | None] = []
         self._closed = False
         self.pc.addTrack(media.audio)
-        self.pc.addTrack(media.video)
+        if media.video is not None:
+            self.pc.addTrack(media.video)
+        else:  # no camera: still see the operator
+            self.pc.addTransceiver("video", direction="recvonly")
         self.pc.on("track", self._on_track)
         self.pc.on("connectionstatechange", self._on_connection_state)
 
@@ -80,10 +83,12 @@ class PeerSession:
         """Worth keeping across a signalling reconnect: media flows, or is on its way."""
         return not self._closed and self.pc.connectionState in ("new", "connecting", "connected")
 
-    async def create_offer(self) -> SessionDescription:
-        # aiortc gathers every candidate in setLocalDescription and never trickles,
-        # so this offer is complete.
-        await self.pc.setLocalDescription(await self.pc.createOffer())
+    async def create_offer(self, timeout_s: float | None = None) -> SessionDescription:
+        """The complete offer: aiortc gathers every candidate in setLocalDescription
+        and never trickles. TimeoutError past ``timeout_s`` (a STUN or TURN server that
+        does not answer holds gathering for seconds)."""
+        async with asyncio.timeout(timeout_s):
+            await self.pc.setLocalDescription(await self.pc.createOffer())
         local = self.pc.localDescription
         return SessionDescription(type="offer", sdp=local.sdp)
 
@@ -131,7 +136,7 @@ class PeerSession:
         self._closed = True
         self.pc.remove_all_listeners()
         await self.pc.close()
-        self._media.close()
+        self._media.close()  # the call's subscriptions; its Capture keeps the devices
         for task in self._receivers:
             task.cancel()
         await asyncio.gather(*self._receivers, return_exceptions=True)

@@ -41,7 +41,9 @@ WORDS: dict[str, Words] = {
     ),
     "ended": Words("通话结束，谢谢", "有事请随时再按按钮", "通话结束，谢谢"),
     "rating": Words(
-        "对这次服务满意吗？", "通话结束。请按“满意”或“不满意”", "通话结束。对这次服务满意吗？"
+        "对这次服务满意吗？",
+        "满意请按一下按钮，不满意请按住两秒",
+        "通话结束。满意请按一下按钮，不满意请按住按钮两秒",
     ),
     "thanks": Words("谢谢您的评价", "镇里会继续改进服务", "谢谢您的评价"),
     "cancelled": Words("已取消呼叫", "有事请随时再按按钮", "已取消呼叫"),
@@ -60,6 +62,9 @@ WORDS: dict[str, Words] = {
     ),
     "offline_in_call": Words(
         "网络断了，正在恢复通话", "请稍候，不要走开", "网络断了，正在恢复通话，请稍候"
+    ),
+    "offline_expired": Words(
+        "网络断了，呼叫没有发出", "连上以后请再按按钮", "网络断了，呼叫没有发出，连上以后请再按按钮"
     ),
 }
 
@@ -88,8 +93,12 @@ def screen_state(status: Status) -> str:
             return "connected"
         case "ended":
             return _ended(extra.get("end_reason"), extra.get("call_status"))
+        case "offline" if status.view == "in_call":  # only signalling is down
+            return "connected"
         case "offline" if status.call_id is not None:
             return "offline_in_call"
+        case "offline" if status.view == "expired":
+            return "offline_expired"
         case "offline" if status.view == "calling":
             return "offline_calling"
         case "offline":

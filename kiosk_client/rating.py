@@ -1,4 +1,6 @@
-"""Rating the call just ended: a 满意 or 不满意 line soon after it, sent to the hub."""
+"""Rating the call just ended, with the one button: a short press is 满意, a long
+press (held ``long_press_s``) 不满意, within the rating window after an answered
+call. Stdin lines may say it in words (``满意``, ``不满意``)."""
 
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ RATINGS: dict[str, Value] = {
 
 
 class RatingWindow:
-    """The call a villager may rate: opened when a call completes or fails, closed by
-    the next press of any kind or when the window has passed."""
+    """The call a villager may rate: opened when an answered call completes, closed
+    by the next press of any kind or when the window has passed. While it is open a
+    press rates and does not call."""
 
     def __init__(self, window_s: float) -> None:
         self._window_s = window_s
@@ -26,11 +29,12 @@ class RatingWindow:
         until = asyncio.get_running_loop().time() + self._window_s
         self._rateable = (call_id, until)
 
-    def take(self, text: str) -> tuple[str, Value] | None:
+    def take(self, text: str = "", long: bool = False) -> tuple[str, Value] | None:
         """The call a press rates and how, or None when it rates nothing."""
-        value = RATINGS.get(text.strip().lower())
+        said = RATINGS.get(text.strip().lower())
+        value: Value = said or ("unsatisfied" if long else "satisfied")
         rateable, self._rateable = self._rateable, None
         now = asyncio.get_running_loop().time()
-        if value and rateable is not None and now < rateable[1]:
+        if rateable is not None and now < rateable[1]:
             return rateable[0], value
         return None

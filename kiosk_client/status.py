@@ -42,17 +42,24 @@ class Status:
 
 class Announcer:
     """Says a state when it differs from the last thing said (``ended`` always); a
-    change of ``view`` alone is said ``screen_only``, so the JSON lines stay as they were."""
+    change of ``view`` alone is said ``screen_only``, so the JSON lines stay as they were.
+
+    ``health`` (the button's: ``button_stuck``, ``button_fault``) rides on every
+    status while it is set, and a change of it is said like a change of state.
+    """
 
     def __init__(self, publish: Callable[[Status], None]) -> None:
         self._publish = publish
-        self._last: tuple[str, str | None, int | None, str | None, bool | None] | None = None
+        self._last: tuple[Any, ...] | None = None
         self._view: str | None = None
+        self.health: dict[str, Any] = {}
 
     def say(self, status: Status) -> None:
+        if self.health:
+            status = replace(status, extra={**status.extra, **self.health})
         extra = status.extra
         key = (status.state, status.call_id, status.position, extra.get("incoming_call"),
-               extra.get("operator_lost"))  # fmt: skip
+               extra.get("operator_lost"), *sorted(self.health.items()))  # fmt: skip
         if key != self._last or status.state == "ended":
             self._last, self._view = key, status.view
             self._publish(status)

@@ -15,7 +15,7 @@ import pytest
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from pydantic import SecretStr
 
-from kiosk_client.button import ButtonUnavailable, GpioButton, StdinButton
+from kiosk_client.button import Press, StdinButton
 from kiosk_client.connection import Backoff
 from kiosk_client.media import (
     HEIGHT,
@@ -181,25 +181,10 @@ def test_hub_messages_parse_and_unknown_types_are_named() -> None:
 
 async def test_each_stdin_line_is_a_press_and_eof_ends_them() -> None:
     read_end, write_end = os.pipe()
-    os.write(write_end, b"\n\npress\nlast line without newline")
+    os.write(write_end, "\n\npress\n长按\nlast line without newline".encode())
     os.close(write_end)
 
-    presses = [p async for p in StdinButton(read_end).presses()]
+    presses = [p async for p in StdinButton(read_end).events()]
     os.close(read_end)
-    assert len(presses) == 4
-
-
-async def test_a_gpio_press_is_a_steady_change_from_the_resting_level(tmp_path: Path) -> None:
-    value = tmp_path / "gpio17" / "value"
-    value.parent.mkdir()
-    value.write_text("1\n")
-    presses = GpioButton(17, root=tmp_path).presses()
-
-    first = asyncio.ensure_future(anext(presses))
-    await asyncio.sleep(0.1)
-    value.write_text("0\n")
-    await asyncio.wait_for(first, TIMEOUT_S)
-    await presses.aclose()
-
-    with pytest.raises(ButtonUnavailable):
-        GpioButton(18, root=tmp_path)
+    assert presses == [Press(), Press(), Press("press"), Press("长按", long=True),
+                       Press("last line without newline")]  # fmt: skip

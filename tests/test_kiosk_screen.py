@@ -61,6 +61,7 @@ EXPECTED = {
     "offline": ["网络断了", "重新连接"],
     "offline_calling": ["呼叫已记下"],
     "offline_in_call": ["恢复通话"],
+    "offline_expired": ["没有发出"],
 }
 ACCEPTANCE_STATES = ("idle", "calling", "queued", "connected", "ended", "offline")
 

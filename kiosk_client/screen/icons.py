@@ -181,7 +181,7 @@ def declined(surf: pygame.Surface, c: Point, s: float) -> None:
 def with_badge(
     base: Callable[[pygame.Surface, Point, float], None], badge: str
 ) -> Callable[..., None]:
-    """``base`` with a small handset or camera at its lower left."""
+    """``base`` with a small handset, camera or cross at its lower left."""
 
     def draw(surf: pygame.Surface, c: Point, s: float) -> None:
         base(surf, c, s)
@@ -189,6 +189,8 @@ def with_badge(
         pygame.draw.circle(surf, (30, 30, 30), corner, s * 0.22)
         if badge == "handset":
             handset(surf, CYAN, (corner[0], corner[1] + s * 0.03), s * 0.32)
+        elif badge == "cross":
+            cross(surf, CYAN, corner, s * 0.3)
         else:
             camera(surf, CYAN, corner, s * 0.28)
 

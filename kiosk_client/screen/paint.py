@@ -44,6 +44,7 @@ LOOK: dict[str, tuple[icons.Colour, Icon]] = {
     "offline": (ALARM, icons.offline),
     "offline_calling": (ALARM, icons.with_badge(icons.offline, "handset")),
     "offline_in_call": (ALARM, icons.with_badge(icons.offline, "camera")),
+    "offline_expired": (ALARM, icons.with_badge(icons.offline, "cross")),
 }
 VIDEO_STATES = frozenset({"connected", "operator_lost"})
 _BREAK_AFTER = "，。；：？！、）"

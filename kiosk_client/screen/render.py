@@ -47,6 +47,7 @@ EXAMPLES: dict[str, Status] = {
     "offline": Status("offline"),
     "offline_calling": Status("offline", view="calling"),
     "offline_in_call": Status("offline", "c1"),
+    "offline_expired": Status("offline", view="expired"),
 }
 assert list(EXAMPLES) == list(WORDS), "every screen state needs an example"
 

@@ -54,5 +54,5 @@ class ScreenMedia:
 
     def open(self) -> LocalMedia:
         local = self._source.open()
-        video = TappedTrack(local.video, self._show_own)
+        video = None if local.video is None else TappedTrack(local.video, self._show_own)
         return LocalMedia(audio=local.audio, video=video, show_remote=self._show_remote)

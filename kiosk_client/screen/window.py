@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from kiosk_client.screen.pictures import to_surface
 logger = logging.getLogger(__name__)
 
 FPS = 15
+KEY_POLL_S = 0.02  # how often the window's keys are read when they are the button
 CAMERA_STATES = frozenset({"calling", "queued", *VIDEO_STATES})  # the own picture may show
 
 
@@ -67,7 +69,13 @@ class KioskScreen:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        self._on_key: Callable[[str, bool], None] | None = None
         self.painted: Shown | None = None  # what the screen shows now, for tests
+
+    def listen_keys(self, on_key: Callable[[str, bool], None]) -> None:
+        """Hand every key going down (True) or up (False) under the window, by
+        pygame's name for it, to ``on_key``: the kiosk's button (``keys.WindowKeys``)."""
+        self._on_key = on_key
 
     async def open(self) -> None:
         """Open the window; ``ScreenUnavailable`` (``FontMissing`` among them) when it
@@ -94,10 +102,11 @@ class KioskScreen:
         """A status sink: the kiosk says ``status``."""
         if self._closed:
             return
-        self._dwell.offer(Shown(*lines_for(status)), asyncio.get_running_loop().time())
-        if status.state not in VIDEO_STATES:
+        shown = Shown(*lines_for(status))
+        self._dwell.offer(shown, asyncio.get_running_loop().time())
+        if shown.state not in VIDEO_STATES:
             self._operator = None
-        if status.state in ("idle", "ended"):
+        if shown.state not in CAMERA_STATES:
             self._own = None  # the camera closed with the call
         self._wake.set()
 
@@ -132,9 +141,7 @@ class KioskScreen:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            for event in pygame.event.get():  # a window that is not pumped "hangs"
-                if event.type == pygame.QUIT:
-                    logger.info("the window was asked to close; a kiosk's screen stays")
+            self._pump()
             shown = self._dwell.at(loop.time())
             changed = shown.state != self._spoken
             if changed:
@@ -151,9 +158,26 @@ class KioskScreen:
                 self._shoot(f"{shown.state}-video")
             self._wake.clear()
             timeout = self._dwell.next_change(loop.time())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), 1.0 if timeout is None else timeout)
+            await self._idle(loop.time() + (1.0 if timeout is None else timeout))
             await asyncio.sleep(1 / FPS)  # frames that arrive meanwhile make one paint
+
+    async def _idle(self, until: float) -> None:
+        """Wait for news (a status, a frame) until ``until``, reading the keys meanwhile
+        when they are the button: no paint for a screen that has not changed."""
+        loop = asyncio.get_running_loop()
+        while not self._wake.is_set() and (left := until - loop.time()) > 0:
+            step = left if self._on_key is None else min(left, KEY_POLL_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), step)
+            self._pump()
+
+    def _pump(self) -> None:
+        """Read the window's events: a window that is not pumped "hangs"."""
+        for event in pygame.event.get():
+            if event.type == pygame.QUIT:
+                logger.info("the window was asked to close; a kiosk's screen stays")
+            elif event.type in (pygame.KEYDOWN, pygame.KEYUP) and self._on_key is not None:
+                self._on_key(pygame.key.name(event.key), event.type == pygame.KEYDOWN)
 
     def _paint(self, shown: Shown) -> bool:
         """Draw ``shown``; whether the operator's picture is in it."""
