@@ -160,9 +160,13 @@ class Capture:
             if self.live:
                 return
             await self._close()  # the old devices go before new ones are asked for
+            started = asyncio.get_running_loop().time()
             local = await _open_in_thread(self._source)
             self.opens += 1
             self._local = local
+            took = (asyncio.get_running_loop().time() - started) * 1000
+            what = "camera and microphone" if local.video is not None else "microphone only"
+            logger.info("capture open (%s) in %.0f ms", what, took)
             self._fanouts = [Fanout(local.audio)]
             if local.video is not None:
                 self._fanouts.append(Fanout(local.video, self._caps))
@@ -185,6 +189,7 @@ class Capture:
             await fanout.close()
         if local is not None:
             await asyncio.to_thread(local.close)
+            logger.info("capture closed")
 
 
 async def _open_in_thread(source: MediaSource) -> LocalMedia:

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-_PCM = re.compile(r"^(\d+)-(\d+): ([^:]*) : ([^:]*)((?: : \w+ \d+)*)")
+_PCM = re.compile(r"^(\d+)-(\d+): (.*)$")
 
 
 @dataclass(frozen=True)
@@ -43,13 +43,15 @@ def sound(proc: Path = Path("/proc")) -> list[Device]:
     for line in pcm.read_text().splitlines():
         if not (match := _PCM.match(line)):
             continue
-        card, device, _, name, streams = match.groups()
+        card, device, rest = match.groups()
+        fields = rest.split(" : ")
+        name, streams = (fields[1] if len(fields) > 1 else fields[0]), fields[2:]
         card_n, device_n = int(card), int(device)
         label = f"{cards.get(card_n, f'card {card_n}')}: {name.strip()}"
         value = f"plughw:{card_n},{device_n}"
-        if "capture" in streams:
+        if any(s.startswith("capture") for s in streams):
             found.append(Device("microphone", value, label))
-        if "playback" in streams:
+        if any(s.startswith("playback") for s in streams):
             found.append(Device("speaker", value, label))
     return found
 

@@ -163,8 +163,12 @@ class MediaControl:
             self._post(PeerState(peer, state))
 
         peer = call.new_peer(self.ice_servers, self._speaker_device, on_state)
+        started = asyncio.get_running_loop().time()
         try:
-            return peer, await peer.create_offer(self._gather_timeout_s)
+            offer = await peer.create_offer(self._gather_timeout_s)
+            took = (asyncio.get_running_loop().time() - started) * 1000
+            logger.info("call %s: offer gathered in %.0f ms", call.id, took)
+            return peer, offer
         except TimeoutError:
             logger.warning(
                 "call %s: ICE gathering took over %.1f s (the STUN/TURN servers do not "

@@ -102,10 +102,10 @@ class KioskSettings(ScreenSettings):
     reconnect_min_s: float = Field(default=0.5, gt=0, description="First reconnect delay.")
     reconnect_max_s: float = Field(default=10.0, gt=0, description="Longest reconnect delay.")
     ping_interval_s: float = Field(
-        default=5.0, gt=0, description="Keepalive ping to the hub this often."
+        default=4.0, gt=0, description="Keepalive ping to the hub this often."
     )
     ping_timeout_s: float = Field(
-        default=5.0, gt=0, description="A ping unanswered this long means the link is dead."
+        default=4.0, gt=0, description="A ping unanswered this long means the link is dead."
     )
     offline_press_keep_s: float = Field(
         default=120.0, ge=0, description="A press while offline is kept this long, then dropped."

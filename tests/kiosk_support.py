@@ -49,6 +49,12 @@ class Kiosk(KioskProcess):
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
+    def close(self) -> int | None:
+        code = super().close()
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            self.process.stdin.close()  # a kiosk that stopped by itself left it open
+        return code
+
     def say(self, line: str) -> None:
         """One stdin line: a press carrying ``line`` (``long``, ``满意``…)."""
         assert self.process.stdin is not None
