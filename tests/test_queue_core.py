@@ -39,7 +39,7 @@ class Core:
                 message = await self.listener.get_message(timeout=1.0)
                 if message is None or message["channel"] != channel:
                     continue
-                data = json.loads(message["data"])
+                data = json.loads(message["data"])["m"]  # the bus's envelope
                 if type_or_kind in (data.get("type"), data.get("kind")):
                     return data
 

@@ -1,9 +1,25 @@
-"""Messages between hubs over Redis pub/sub.
+"""Messages between hubs: pub/sub for speed, a Redis Stream per channel so that none
+is lost.
 
 Several hub processes share one Redis; a kiosk may be connected to one and the
-operator answering it to another. Each hub subscribes to the channels of the
-sockets it holds and hands what arrives to their handlers. Pub/sub carries only
-signalling and nudges ("the town's queue changed"); the state itself is in Redis.
+operator answering it to another. Each hub subscribes to the channels of the parties
+it holds (a kiosk, an operator, a console, a town) and hands what arrives to their
+handlers.
+
+Publishing is one script (``scripts.DELIVER``): the message is appended to the
+channel's stream (``keys.inbox``, capped, expiring) and published with its stream id
+and the id before it. A hub remembers, per channel, the last id it handed on, and so
+repairs whatever pub/sub dropped:
+
+- a message whose ``prev`` is not the last id seen means one went missing: the hub
+  reads the stream from its last id (in order) before handing on the new one;
+- every ``REPAIR_EVERY_S``, and at once when the pub/sub connection comes back
+  (``CLIENT KILL``, a Redis restart, a network cut), one ``XREAD`` over every
+  channel the hub follows brings whatever it missed.
+
+So a message reaches its handler once, in order, within ``REPAIR_EVERY_S`` of a
+lost publication. A message published without an id (by ``redis-cli``, or an older
+hub) is handed on as it comes.
 """
 
 from __future__ import annotations
@@ -11,15 +27,21 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+
+from server.store import keys, scripts
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
+REPAIR_EVERY_S = 2.0
+READ_BATCH = 500  # channels per XREAD
 
 
 class Bus:
@@ -27,22 +49,31 @@ class Bus:
         self.redis = redis
         self._pubsub = redis.pubsub(ignore_subscribe_messages=True)
         self._handlers: dict[str, set[Handler]] = {}
+        self._last: dict[str, str] = {}  # channel -> last stream id handed on
+        self._deliver = redis.register_script(scripts.DELIVER)
         self._reader: asyncio.Task[None] | None = None
-        self._ready = asyncio.Event()
         self._closed = False
+        self._repaired_at = 0.0
+        self.repaired = 0  # messages brought by repair, not by pub/sub (for tests and logs)
 
     async def start(self) -> None:
         # A subscription the bus always holds, so the reader has a connection to read.
-        await self._pubsub.subscribe("yj:ev:hub")
+        await self._pubsub.subscribe(keys.HUB_CHANNEL)
         self._reader = asyncio.create_task(self._read(), name="bus-reader")
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
-        await self.redis.publish(channel, json.dumps(message, ensure_ascii=False))
+        text = json.dumps(message, ensure_ascii=False)
+        await self._deliver(keys=[keys.inbox(channel)],
+                            args=[channel, text, keys.INBOX_MAXLEN, keys.INBOX_TTL_S])  # fmt: skip
 
     async def subscribe(self, channel: str, handler: Handler) -> None:
         handlers = self._handlers.setdefault(channel, set())
         handlers.add(handler)
         if len(handlers) == 1:
+            # from the stream's current end: what came before, the joining party reads
+            # from Redis itself (a kiosk's welcome carries its call)
+            newest = await self.redis.xrevrange(keys.inbox(channel), count=1)
+            self._last[channel] = newest[0][0] if newest else "0-0"
             await self._pubsub.subscribe(channel)
 
     async def unsubscribe(self, channel: str, handler: Handler) -> None:
@@ -52,6 +83,7 @@ class Bus:
         handlers.discard(handler)
         if not handlers:
             del self._handlers[channel]
+            self._last.pop(channel, None)
             if not self._closed:
                 try:
                     await self._pubsub.unsubscribe(channel)
@@ -61,32 +93,81 @@ class Bus:
     async def _read(self) -> None:
         while not self._closed:
             try:
-                message = await self._pubsub.get_message(timeout=1.0)
+                message = await self._pubsub.get_message(timeout=0.5)
             except (RedisConnectionError, OSError) as exc:
                 log.warning("pub/sub connection lost (%s); resubscribing", exc)
-                await asyncio.sleep(0.5)
-                await self._resubscribe()
+                await asyncio.sleep(0.2)
+                if await self._resubscribe():
+                    await self._repair_all()
                 continue
-            if message is None or message.get("type") != "message":
-                continue
-            channel = message["channel"]
-            try:
-                payload = json.loads(message["data"])
-            except (TypeError, ValueError):
-                log.error("dropping a non-JSON message on %s", channel)
-                continue
-            for handler in list(self._handlers.get(channel, ())):
-                try:
-                    await handler(payload)
-                except Exception:  # one broken socket must not stop the others' messages
-                    log.exception("handler for %s failed", channel)
+            if message is not None and message.get("type") == "message":
+                await self._on_message(message["channel"], message["data"])
+            if time.monotonic() - self._repaired_at >= REPAIR_EVERY_S:
+                await self._repair_all()
 
-    async def _resubscribe(self) -> None:
+    async def _on_message(self, channel: str, data: str) -> None:
         try:
-            channels = ["yj:ev:hub", *self._handlers]
-            await self._pubsub.subscribe(*channels)
+            envelope = json.loads(data)
+        except (TypeError, ValueError):
+            log.error("dropping a non-JSON message on %s", channel)
+            return
+        if not isinstance(envelope, dict) or "id" not in envelope:
+            await self._hand_on(channel, envelope)  # published by hand: as it comes
+            return
+        last = self._last.get(channel)
+        if last is None or _newer(last, envelope["id"]) is False:
+            return  # not followed any more, or already handed on by a repair
+        if envelope.get("prev") != last:  # one went missing in between: read it first
+            await self._repair([channel])
+            if not _newer(self._last.get(channel) or envelope["id"], envelope["id"]):
+                return
+        self._last[channel] = envelope["id"]
+        await self._hand_on(channel, envelope["m"])
+
+    async def _repair_all(self) -> None:
+        self._repaired_at = time.monotonic()
+        channels = list(self._last)
+        for start in range(0, len(channels), READ_BATCH):
+            await self._repair(channels[start : start + READ_BATCH])
+
+    async def _repair(self, channels: list[str]) -> None:
+        """Hand on what the streams hold past the last id seen, in order."""
+        wanted = {keys.inbox(c): self._last[c] for c in channels if c in self._last}
+        if not wanted:
+            return
+        try:
+            found = await self.redis.xread(wanted)  # type: ignore[arg-type]
+        except (RedisError, OSError) as exc:
+            log.warning("reading missed messages failed (%s); trying again", exc)
+            return
+        for stream, entries in found or []:
+            channel = keys.channel_of_inbox(stream)
+            for entry_id, fields in entries:
+                if channel not in self._last or not _newer(self._last[channel], entry_id):
+                    continue
+                self._last[channel] = entry_id
+                self.repaired += 1
+                log.info("%s: repaired a missed message (%s)", channel, entry_id)
+                try:
+                    message = json.loads(fields["m"])
+                except (KeyError, TypeError, ValueError):
+                    continue
+                await self._hand_on(channel, message)
+
+    async def _hand_on(self, channel: str, message: Any) -> None:
+        for handler in list(self._handlers.get(channel, ())):
+            try:
+                await handler(message)
+            except Exception:  # one broken socket must not stop the others' messages
+                log.exception("handler for %s failed", channel)
+
+    async def _resubscribe(self) -> bool:
+        try:
+            await self._pubsub.subscribe(keys.HUB_CHANNEL, *self._handlers)
         except (RedisConnectionError, OSError) as exc:
             log.warning("resubscribe failed: %s", exc)
+            return False
+        return True
 
     async def close(self) -> None:
         if self._closed:
@@ -96,4 +177,12 @@ class Bus:
             self._reader.cancel()
             await asyncio.gather(self._reader, return_exceptions=True)
         self._handlers.clear()
+        self._last.clear()
         await self._pubsub.aclose()
+
+
+def _newer(last: str, entry_id: str) -> bool:
+    """Whether stream id ``entry_id`` comes after ``last``."""
+    a_ms, _, a_seq = last.partition("-")
+    b_ms, _, b_seq = entry_id.partition("-")
+    return (int(b_ms), int(b_seq or 0)) > (int(a_ms), int(a_seq or 0))

@@ -172,7 +172,23 @@ def call_offered(call_id: str) -> str:
     return f"{PREFIX}call:{call_id}:offered"
 
 
-# Pub/sub channels (not stored).
+# Pub/sub channels. Each channel's messages are also kept, briefly, in its stream
+# (``inbox``), so a hub that missed one can read it (server.store.bus).
+HUB_CHANNEL = PREFIX + "ev:hub"  # every hub listens; nothing is sent on it today
+INBOX_MAXLEN = 200  # messages kept per channel (about; trimmed with '~')
+INBOX_TTL_S = 3600  # a channel's stream expires an hour after its last message
+
+
+def inbox(channel: str) -> str:
+    """stream of {m: JSON message}: what was published on the channel, for hubs that
+    missed it; capped at INBOX_MAXLEN, expires INBOX_TTL_S after its last message."""
+    return f"{PREFIX}inbox:{channel}"
+
+
+def channel_of_inbox(stream: str) -> str:
+    return stream.removeprefix(f"{PREFIX}inbox:")
+
+
 def town_channel(town_id: str) -> str:
     return f"{PREFIX}ev:town:{town_id}"
 

@@ -200,3 +200,18 @@ RELEASE_LOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+
+
+# KEYS: the channel's inbox stream; ARGV: channel, message JSON, maxlen, ttl_s
+# -> the new entry's id. Published as {"id", "prev", "m"}: ``prev`` lets a receiver
+# see that it missed one (server.store.bus). Built by hand, not with cjson, which
+# would turn an empty list into an object.
+DELIVER = """
+local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local prev = newest[1] and newest[1][1] or '0-0'
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'm', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+local envelope = '{"id":"' .. id .. '","prev":"' .. prev .. '","m":' .. ARGV[2] .. '}'
+redis.call('PUBLISH', ARGV[1], envelope)
+return id
+"""
