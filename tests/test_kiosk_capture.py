@@ -6,13 +6,21 @@ opened at the press with the offer gathered before the operator answers."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import av
 import pytest
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 from aiortc.codecs import vpx
+from aiortc.mediastreams import MediaStreamError
 from pydantic import BaseModel
 
 from kiosk_client.bitrate import cap_video_bitrate
@@ -25,6 +33,7 @@ from kiosk_client.sink import FrameCounts
 from tests.conftest import Town
 from tests.kiosk_support import AiortcOperator, Kiosk
 from tests.support import TIMEOUT, HubProcess, WsClient
+from yijian.protocol import SessionDescription
 
 
 class Camera(MovingPictureTrack):
@@ -193,3 +202,58 @@ async def test_the_camera_opens_at_the_press_and_the_offer_waits_for_the_answer(
     assert "capture open (camera and microphone)" in before_answer
     assert f"call {call_id} answered by" not in before_answer
     assert villager.log().count("offer gathered") == 1  # the one prepared was used
+
+
+async def test_a_camera_that_dies_mid_call_takes_only_the_picture_with_it() -> None:
+    device = ExclusiveDevice()
+    capture = Capture(device)
+    await capture.open()
+    connected = asyncio.Event()
+
+    def on_state(_peer: PeerSession, state: str) -> None:
+        if state == "connected":
+            connected.set()
+
+    kiosk = PeerSession("c1", [], capture.tracks(), FrameCounts(), None, on_state)
+    operator = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    heard = {"audio": 0, "video": 0}
+    readers: list[asyncio.Task[None]] = []
+
+    async def count(track: MediaStreamTrack) -> None:
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                await track.recv()
+                heard[track.kind] += 1
+
+    operator.addTransceiver("audio", direction="recvonly")
+    operator.addTransceiver("video", direction="recvonly")
+    operator.on("track", lambda track: readers.append(asyncio.create_task(count(track))))
+
+    async def grown(kind: str, beyond: int) -> int:
+        while heard[kind] <= beyond + 10:
+            await asyncio.sleep(0.05)
+        return heard[kind]
+
+    try:
+        offer = await kiosk.create_offer()
+        await operator.setRemoteDescription(RTCSessionDescription(offer.sdp, offer.type))
+        await operator.setLocalDescription(await operator.createAnswer())
+        answer = operator.localDescription
+        await kiosk.accept_answer(SessionDescription(type="answer", sdp=answer.sdp))
+        await asyncio.wait_for(connected.wait(), TIMEOUT)
+        await asyncio.wait_for(grown("video", 0), TIMEOUT)
+        capture._fanouts[1].source.stop()  # the camera is unplugged
+        await asyncio.sleep(0.5)
+        pictures = heard["video"]
+        sound = await asyncio.wait_for(grown("audio", heard["audio"]), TIMEOUT)
+        await asyncio.sleep(0.3)
+    finally:
+        await kiosk.close()
+        await operator.close()
+        for task in readers:
+            task.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
+        await capture.close()
+
+    assert sound > 10 and heard["video"] <= pictures + 1  # sound goes on, the picture stops
+    assert kiosk.state == "closed" and device.in_use == 0
