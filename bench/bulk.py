@@ -20,7 +20,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from server.accounts.town_config import DEFAULT_CATEGORIES, TownConfig
-from server.queue.calls import CallRecord
+from server.queue.records import CallRecord
 from server.store import keys
 from server.tracking import stats
 from server.tracking.request_model import RequestRecord, number

@@ -17,7 +17,8 @@ import redis.asyncio as aioredis
 from playwright.async_api import Page, expect
 
 from server.accounts.accounts import Accounts
-from server.queue.calls import CallRecord, CallStore
+from server.queue.calls import CallStore
+from server.queue.records import CallRecord
 from server.store import keys
 from server.tracking import hooks as tracking
 from server.tracking.request_model import Changes

@@ -69,7 +69,7 @@ async def test_press_ring_answer_and_hang_up_without_a_hub(core: Core, make_town
 
     pressed = await q.press(kiosk, "core-press-1")
     again = await q.press(kiosk, "core-press-1")  # the same press: the same call
-    await q.start(pressed.call)
+    await q.start(pressed)
     await core.heard(keys.operator_channel(operator.username), "sync")
     ringing = (await q.presence.get(operator.username)).ringing
     call, fresh = await q.answer(operator, pressed.call.id, "console-1")

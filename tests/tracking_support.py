@@ -11,7 +11,8 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from server.accounts.accounts import Kiosk, Operator
-from server.queue.calls import CallRecord, CallStore
+from server.queue.calls import CallStore
+from server.queue.records import CallRecord
 from server.store import keys
 from server.tracking import hooks as tracking
 from server.tracking.request_model import Changes

@@ -19,7 +19,7 @@ from server.api.deps import (
 from server.api.http_edge import client_address, is_https
 from server.api.reports import CallFilterDep
 from server.errors import BadState, Forbidden
-from server.queue.calls import REQUEST_STATUSES
+from server.queue.records import REQUEST_STATUSES
 from server.store import keys
 from server.tracking.calllog import MAX_LIMIT
 from server.tracking.request_model import Changes

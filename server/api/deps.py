@@ -8,7 +8,8 @@ from fastapi import Cookie, Depends, Request
 
 from server.accounts.accounts import Accounts, Operator
 from server.errors import Forbidden, NotFound
-from server.queue.calls import CallRecord, CallStore
+from server.queue.calls import CallStore
+from server.queue.records import CallRecord
 from server.tracking.calllog import CallLog
 
 

@@ -14,7 +14,7 @@ from server.api.deps import CallLogDep, OperatorDep, scoped_town
 from server.api.tracked import FilterDep, QueryDep, TownsDep, choice, parse_time
 from server.clock import iso, now_ms
 from server.errors import BadRequest
-from server.queue.calls import STATUSES
+from server.queue.records import STATUSES
 from server.tracking import exports
 from server.tracking.calllog import CallFilter
 from server.tracking.request_model import UNFINISHED, RequestRecord

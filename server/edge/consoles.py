@@ -23,6 +23,8 @@ from server.edge.team import WATCHERS, TeamWatch, check_may_watch
 from server.errors import NotFound
 from server.queue.callbacks import CallBacks
 from server.queue.lifecycle import CallQueue
+from server.queue.presence import Presence
+from server.queue.records import CallRecord
 from server.queue.views import call_view
 from server.store import keys
 from server.store.bus import Bus
@@ -85,8 +87,8 @@ class ConsoleEdge:
         await queue.deliver.sync_operator(op.username)
 
     async def to_operator(self, conn: OperatorConn, message: dict[str, Any]) -> None:
-        if message.get("kind") == "sync":
-            await self.sync_console(conn)
+        if message.get("kind") == "sync":  # with the state from a dispatch, or re-read
+            await self.sync_console(conn, message if "presence" in message else None)
             return
         if message.get("kind") == "revoke":  # logged out, or the account changed
             if message.get("session") in (None, conn.session):
@@ -98,10 +100,16 @@ class ConsoleEdge:
             conn.call_id = None
         conn.send(message)
 
-    async def sync_console(self, conn: OperatorConn) -> None:
-        """Tell this console what changed in its operator's shared presence."""
+    async def sync_console(self, conn: OperatorConn, told: dict[str, Any] | None = None) -> None:
+        """Tell this console what changed in its operator's shared presence: as a
+        dispatch told it (the presence, the call now ringing, how the last one ended:
+        nothing to read), or else as read from Redis."""
         calls = self.queue.calls
-        presence = await self.queue.presence.get(conn.operator.username)
+        username = conn.operator.username
+        if told is not None:
+            presence = presence_of(username, told["presence"])
+        else:
+            presence = await self.queue.presence.get(username)
         now = now_ms()
         state = presence.state(now)
         if (state, presence.availability) != (conn.state, conn.availability):
@@ -115,28 +123,35 @@ class ConsoleEdge:
         conn.state, conn.availability = state, presence.availability
         want = presence.ringing if conn.call_id is None else None
         if conn.ringing is not None and conn.ringing != want:
-            conn.send(p.RingStop(call_id=conn.ringing, reason=await self._stop_reason(conn)))
+            stopped = (told or {}).get("stopped") or {}
+            if stopped.get("call_id") == conn.ringing:
+                reason = stop_reason(stopped["status"], stopped["operator"], username)
+            else:
+                reason = await self._stop_reason(conn)
+            conn.send(p.RingStop(call_id=conn.ringing, reason=reason))  # type: ignore[arg-type]
             conn.ringing = None
-        if want is not None and conn.ringing != want:
+        if want is None or conn.ringing == want:
+            return
+        ring = (told or {}).get("ring") or {}
+        if ring.get("call", {}).get("id") == want:
+            call, position = CallRecord.from_hash(ring["call"]), ring.get("position")
+        else:
             try:
                 call = await calls.get(want)
             except NotFound:
                 return
-            if call.status == "queued":
-                conn.ringing = want
-                conn.send(p.Ring(call=call_view(call, await calls.position(call))))
+            position = await calls.position(call)
+        if call.status == "queued":
+            conn.ringing = want
+            conn.send(p.Ring(call=call_view(call, position)))
 
-    async def _stop_reason(self, conn: OperatorConn) -> Any:
+    async def _stop_reason(self, conn: OperatorConn) -> str:
         assert conn.ringing is not None
         try:
             call = await self.queue.calls.get(conn.ringing)
         except NotFound:
             return "ended"
-        if call.status == "connected":
-            return "taken" if call.operator != conn.operator.username else "answered"
-        if call.status != "queued":
-            return "ended"
-        return "away"
+        return stop_reason(call.status, call.operator or "", conn.operator.username)
 
     async def on_message(self, conn: OperatorConn, msg: Any) -> None:
         op, queue = conn.operator, self.queue
@@ -174,3 +189,25 @@ class ConsoleEdge:
                 await queue.media_state(call, state, by=op.username, conn_id=conn.id)
             case p.Ping(ref=ref):
                 conn.send(p.Pong(ref=ref))
+
+
+def stop_reason(status: str, operator: str, username: str) -> str:
+    """Why a console's ring stopped, from how its call stands now."""
+    if status == "connected":
+        return "taken" if operator != username else "answered"
+    return "away" if status == "queued" else "ended"
+
+
+def presence_of(username: str, told: dict[str, Any]) -> Presence:
+    """An operator's presence as a dispatch script sent it."""
+    return Presence(
+        username=username,
+        availability=told.get("availability") or "away",
+        alive=bool(told.get("alive")),
+        live_call=told.get("live_call") or None,
+        ringing=told.get("ringing") or None,
+        ring_since=int(told.get("ring_since") or 0),
+        missed=int(told.get("missed") or 0),
+        idle_since=int(told.get("idle_since") or 0),
+        wrap_until=int(told.get("wrap_until") or 0),
+    )

@@ -13,8 +13,8 @@ from server.edge.positions import Positions
 from server.edge.sdp_check import check_relayed
 from server.edge.sockets import Sockets
 from server.queue.callbacks import CallBacks
-from server.queue.calls import CallRecord
 from server.queue.lifecycle import CallQueue, check_live
+from server.queue.records import CallRecord
 from server.queue.views import call_view
 from server.store import keys
 from server.store.bus import Bus
@@ -92,7 +92,7 @@ class KioskEdge:
                 conn.send(p.CallQueued(call_id=call.id, position=pressed.position or 1, ref=ref,
                                        estimated_wait_s=pressed.estimated_wait_s))  # fmt: skip
                 if pressed.created:
-                    await queue.start(call)
+                    await queue.start(pressed)
             case p.Hangup(call_id=call_id):
                 call = await self._own_call(conn, call_id)
                 await queue.end(call, reason="kiosk_hangup", by=f"kiosk:{kiosk.id}")

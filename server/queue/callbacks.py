@@ -16,8 +16,8 @@ from typing import Protocol
 from server.accounts.accounts import Kiosk, Operator
 from server.clock import now_ms
 from server.errors import BadState, Forbidden, NotFound
-from server.queue.calls import CallRecord
 from server.queue.lifecycle import CallQueue
+from server.queue.records import CallRecord
 from server.queue.views import call_view
 from server.store import keys
 from yijian import protocol as p

@@ -1,4 +1,4 @@
-"""The call record, its queue and its event log, in Redis. Knows nothing of HTTP.
+"""The calls, their queue and their event logs, in Redis. Knows nothing of HTTP.
 
 A call is a hash (``keys.call``), a place in its town's queue while it waits
 (``keys.town_queue``) and an append-only stream of events (``keys.call_events``).
@@ -8,9 +8,8 @@ Every change that touches more than one key is one Lua script (``server.store.sc
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -18,94 +17,19 @@ import redis.asyncio as aioredis
 from server.accounts.accounts import Kiosk, Operator
 from server.clock import iso, now_ms
 from server.errors import BadState, CallTaken, NotFound, TooManyRequests
+from server.queue.records import CallRecord, new_call_id
 from server.store import keys, scripts
-
-LIVE = ("queued", "connected")
-FINAL = ("completed", "abandoned", "unanswered", "failed")
-STATUSES = LIVE + FINAL
-REQUEST_STATUSES = ("open", "in_progress", "resolved")
-# Written by request tracking (server.tracking.request_store): shown in call items when present.
-EXTRA_FIELDS = ("request_id", "request_number", "rating")
-DEFAULT_CATEGORIES = ("政务咨询", "民生求助", "矛盾纠纷", "环境卫生", "治安隐患", "其他")
-
-
-def new_call_id(at_ms: int) -> str:
-    """Time first (11 hex digits of ms), so ids sort by creation, then randomness."""
-    return f"{at_ms:011x}{secrets.token_hex(4)}"
-
-
-def id_bound(at_ms: int) -> str:
-    return f"{max(at_ms, 0):011x}"
 
 
 @dataclass(frozen=True)
-class CallRecord:
-    id: str
-    kiosk_id: str
-    town_id: str
-    kiosk_name: str
-    village: str
-    status: str
-    created_at: int
-    answered_at: int | None = None
-    ended_at: int | None = None
-    operator: str | None = None
-    operator_conn: str | None = None
-    end_reason: str | None = None
-    request: dict[str, Any] | None = None
-    kind: str = "call"  # or "callback": the town called the kiosk
-    overflow: tuple[str, ...] = ()  # other towns where this call also rings
-    extra: dict[str, str] = field(default_factory=dict)
+class Placed:
+    """A press's outcome, from the one script that made it: the kiosk's live call, its
+    place in the queue (None once answered) and the town's recent answer times."""
 
-    @classmethod
-    def from_hash(cls, data: dict[str, str]) -> CallRecord:
-        def opt_int(name: str) -> int | None:
-            return int(data[name]) if data.get(name) else None
-
-        return cls(
-            id=data["id"],
-            kiosk_id=data["kiosk_id"],
-            town_id=data["town_id"],
-            kiosk_name=data.get("kiosk_name", ""),
-            village=data.get("village", ""),
-            status=data["status"],
-            created_at=int(data["created_at"]),
-            answered_at=opt_int("answered_at"),
-            ended_at=opt_int("ended_at"),
-            operator=data.get("operator") or None,
-            operator_conn=data.get("operator_conn") or None,
-            end_reason=data.get("end_reason") or None,
-            request=json.loads(data["request"]) if data.get("request") else None,
-            extra={k: data[k] for k in EXTRA_FIELDS if data.get(k)},
-            kind=data.get("kind") or "call",
-            overflow=tuple(t for t in data.get("overflow", "").split(",") if t),
-        )
-
-    @property
-    def live(self) -> bool:
-        return self.status in LIVE
-
-    def to_api(self) -> dict[str, Any]:
-        waited_until = self.answered_at or self.ended_at
-        return {
-            "id": self.id,
-            "kiosk_id": self.kiosk_id,
-            "kiosk_name": self.kiosk_name,
-            "village": self.village,
-            "town_id": self.town_id,
-            "status": self.status,
-            "created_at": iso(self.created_at),
-            "answered_at": iso(self.answered_at),
-            "ended_at": iso(self.ended_at),
-            "operator": self.operator,
-            "end_reason": self.end_reason,
-            "wait_s": (waited_until - self.created_at) / 1000 if waited_until else None,
-            "talk_s": (self.ended_at - self.answered_at) / 1000
-            if self.ended_at and self.answered_at
-            else None,
-            "request": self.request,
-            **self.extra,
-        }
+    call: CallRecord
+    created: bool
+    position: int | None
+    recent_answers: list[int]
 
 
 class CallStore:
@@ -125,11 +49,23 @@ class CallStore:
         max_wait_s: float | None = None, overflow: tuple[str, float] | None = None,
         calls_per_min: int | None = None, callback_after_s: float | None = None,
     ) -> tuple[CallRecord, bool]:  # fmt: skip
-        """The kiosk's live call, or a new queued one. Returns (call, created). A new
-        call's deadlines (``max_wait_s``; ``overflow``: town and seconds) are set with
-        it, in the same step, as is a call-back's wait for the kiosk's answer
-        (``callback_after_s``); past ``calls_per_min`` new calls this minute a press is
-        refused (``TooManyRequests``)."""
+        """The kiosk's live call, or a new queued one: (call, created)."""
+        placed = await self.place(
+            kiosk, idempotency_key, kind=kind, operator=operator, max_wait_s=max_wait_s,
+            overflow=overflow, calls_per_min=calls_per_min, callback_after_s=callback_after_s,
+        )  # fmt: skip
+        return placed.call, placed.created
+
+    async def place(
+        self, kiosk: Kiosk, idempotency_key: str, kind: str = "call", operator: str = "",
+        max_wait_s: float | None = None, overflow: tuple[str, float] | None = None,
+        calls_per_min: int | None = None, callback_after_s: float | None = None,
+    ) -> Placed:  # fmt: skip
+        """The kiosk's live call, or a new queued one, with its place, in one step. A
+        new call's deadlines (``max_wait_s``; ``overflow``: town and seconds) are set
+        with it, as is a call-back's wait for the kiosk's answer (``callback_after_s``);
+        past ``calls_per_min`` new calls this minute a press is refused
+        (``TooManyRequests``)."""
         at = now_ms()
         maxwait_due = at + int(max_wait_s * 1000) if max_wait_s is not None else ""
         overflow_town, overflow_due = (
@@ -150,6 +86,7 @@ class CallStore:
                 keys.operator_live(operator or "-"),
                 keys.TIMERS,
                 keys.kiosk_calls_made(kiosk.id),
+                keys.town_answers(kiosk.town_id),
             ],
             args=[new_id, at, kiosk.id, kiosk.town_id, kiosk.name, kiosk.village,
                   keys.IDEMPOTENCY_TTL_S, kind, operator, maxwait_due, overflow_town,
@@ -165,7 +102,9 @@ class CallStore:
             )  # fmt: skip
         if outcome == "busy":
             raise BadState(f"you are already in call {call_id}", code="operator_busy")
-        return await self.get(call_id), outcome == "new"
+        flat = result[2]
+        call = CallRecord.from_hash(dict(zip(flat[::2], flat[1::2], strict=True)))
+        return Placed(call, outcome == "new", result[3] or None, [int(a) for a in result[4]])
 
     async def get(self, call_id: str) -> CallRecord:
         data = await self.redis.hgetall(keys.call(call_id))

@@ -17,10 +17,11 @@ from server.accounts.accounts import Accounts, Kiosk, Operator
 from server.accounts.towns import Towns, TownSettings
 from server.clock import now_ms
 from server.errors import BadState, CallTaken, Forbidden, NotFound
-from server.queue.calls import CallRecord, CallStore
+from server.queue.calls import CallStore
 from server.queue.deliver import Deliver
-from server.queue.dispatch import Dispatcher
+from server.queue.dispatch import NOBODY, Dispatcher
 from server.queue.presence import PresenceStore
+from server.queue.records import CallRecord
 from server.queue.timers import Timers
 from server.queue.views import call_view
 from server.store import keys
@@ -32,12 +33,23 @@ RECENT_ANSWERS = 20  # answer times kept per town, for the estimated wait
 
 @dataclass(frozen=True)
 class Pressed:
-    """What a press gave: the kiosk's live call; its place while it waits."""
+    """What a press gave: the kiosk's live call; its place while it waits; the town's
+    settings it was made under (``start`` needs them too)."""
 
     call: CallRecord
     created: bool
+    settings: TownSettings
     position: int | None = None
     estimated_wait_s: int | None = None
+
+
+def wait_estimate(answers: list[int], position: int, max_wait_s: float) -> int | None:
+    """Seconds to wait: position x the recent interval between answers in the town
+    (newest first), at most ``max_wait_s``; None before two answers."""
+    if len(answers) < 2:
+        return None
+    interval = (answers[0] - answers[-1]) / (len(answers) - 1) / 1000
+    return int(min(interval * position, max_wait_s))
 
 
 class CallQueue:
@@ -58,32 +70,34 @@ class CallQueue:
 
     async def press(self, kiosk: Kiosk, key: str) -> Pressed:
         """The kiosk's live call for this press, or a new one queued (its clocks set
-        in the same step). The same key always gives the same call."""
+        in the same step). The same key always gives the same call. Two round trips:
+        the town's settings, then one script that makes the call and says its place."""
         settings = await self.towns.settings(kiosk.town_id)
         overflow = (settings.overflow_to, settings.overflow_after_s)
-        call, created = await self.calls.create(
+        placed = await self.calls.place(
             kiosk, key, max_wait_s=settings.max_wait_s,
             overflow=overflow if settings.overflow_to else None,
             calls_per_min=settings.kiosk_calls_per_min,
         )  # fmt: skip
+        call = placed.call
         if not call.live:
             raise BadState(f"call {call.id} for this key has ended ({call.status})",
                            code="call_ended")  # fmt: skip
         if call.status == "connected":
-            return Pressed(call, created)
-        position = await self.calls.position(call) or 1
-        return Pressed(call, created, position, await self.estimate(call, position, settings))
+            return Pressed(call, placed.created, settings)
+        position = placed.position or 1
+        wait = wait_estimate(placed.recent_answers, position, settings.max_wait_s)
+        return Pressed(call, placed.created, settings, position, wait)
 
-    async def start(self, call: CallRecord) -> None:
-        """A new call, already told its place: turn it away at once if nobody can
-        answer, else ring."""
-        settings = await self.towns.settings(call.town_id)
+    async def start(self, pressed: Pressed) -> None:
+        """A new call, already told its place: turn it away at once if the town is
+        closed or nobody can answer, else ring (one dispatch script decides both)."""
+        call, settings = pressed.call, pressed.settings
         if not settings.open_at(call.created_at):
             await self.end(call, reason="closed", by="hub", if_queued="unanswered")
-        elif not await self._anyone_logged_in(call.town_id):
+        elif await self.dispatcher.dispatch(call.town_id, settings, check=True,
+                                            announce=True) == NOBODY:  # fmt: skip
             await self.end(call, reason="no_operators", by="hub", if_queued="unanswered")
-        else:
-            await self.redispatch(call)
 
     async def kiosk_call(self, kiosk: Kiosk, call_id: str) -> CallRecord:
         """The kiosk's own call (another kiosk's is ``not_your_call``)."""
@@ -95,28 +109,10 @@ class CallQueue:
     async def estimate(
         self, call: CallRecord, position: int, settings: TownSettings | None = None
     ) -> int | None:
-        """Seconds to wait: position x the recent interval between answers in the town,
-        at most the town's ``max_wait_s``."""
+        """Seconds to wait at this place (``wait_estimate``), from the town's answers."""
         answers = [int(a) for a in await self.redis.lrange(keys.town_answers(call.town_id), 0, 9)]
-        if len(answers) < 2:
-            return None
-        interval = (answers[0] - answers[-1]) / (len(answers) - 1) / 1000
         settings = settings or await self.towns.settings(call.town_id)
-        return int(min(interval * position, settings.max_wait_s))
-
-    async def _anyone_logged_in(self, town_id: str, seen: frozenset[str] = frozenset()) -> bool:
-        """Any operator connected in the town or down its overflow chain (where each
-        next town agreed to take the calls)."""
-        people = await self.presence.many(await self.accounts.town_operators(town_id))
-        if any(op.alive for op in people):
-            return True
-        overflow_to = (await self.towns.settings(town_id)).overflow_to
-        if (
-            overflow_to and overflow_to not in seen
-            and (await self.towns.settings(overflow_to)).accepts_overflow_from(town_id)
-        ):  # fmt: skip
-            return await self._anyone_logged_in(overflow_to, seen | {town_id})
-        return False
+        return wait_estimate(answers, position, settings.max_wait_s)
 
     # --- the operator's side --------------------------------------------------------
 
@@ -292,9 +288,9 @@ class CallQueue:
         await self.dispatcher.dispatch(town_id)
 
     async def redispatch(self, call: CallRecord) -> None:
+        """The call's queue moved: ring anew where it rings, and tell the waiting kiosks."""
         for town_id in (call.town_id, *call.overflow):
-            await self.dispatcher.dispatch(town_id)
-            await self.deliver.town_changed(town_id)
+            await self.dispatcher.dispatch(town_id, announce=True)
 
 
 def check_live(call: CallRecord, connected: bool) -> CallRecord:

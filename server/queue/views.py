@@ -4,8 +4,8 @@ that the queue's messages carry."""
 from __future__ import annotations
 
 from server.clock import iso
-from server.queue.calls import CallRecord
 from server.queue.presence import Presence
+from server.queue.records import CallRecord
 from yijian import protocol as p
 
 

@@ -6,6 +6,8 @@ the log can never disagree with the record.
 
 from __future__ import annotations
 
+from server.store.lua_keys import KEY_BUILDERS as LUA_KEYS
+
 # KEYS: idem, kiosk_live, call, events, queue, calls, town_calls, kiosk_calls,
 #       live_calls, active_towns, operator_live, timers, kiosk_calls_made
 # ARGV: call_id, now_ms, kiosk_id, town_id, kiosk_name, village, idem_ttl_s, kind,
@@ -13,14 +15,24 @@ from __future__ import annotations
 #       then busy; a press leaves it empty and queues the call),
 #       maxwait_due_ms, overflow_town, overflow_due_ms ('' for none),
 #       calls_per_min (the press limit; '' for none), callback_due_ms ('' for none)
-# -> {call_id, "new"|"existing"|"busy"} | {"", "limited", seconds_left}
-CREATE_CALL = """
+# KEYS also: town_answers (for the estimated wait)
+# -> {call_id, "new"|"existing", call hash (flat), place in the queue or false,
+#     recent answer times} | {call_id, "busy"} | {"", "limited", seconds_left}
+# What a press needs to answer the kiosk comes back in the same step.
+CREATE_CALL = (
+    LUA_KEYS
+    + """
+local function told(id, outcome)
+  local rank = redis.call('ZRANK', KEYS[5], id)
+  return {id, outcome, redis.call('HGETALL', k_call(id)), rank and rank + 1 or false,
+          redis.call('LRANGE', KEYS[14], 0, 9)}
+end
 local existing = redis.call('GET', KEYS[1])
-if existing then return {existing, 'existing'} end
+if existing then return told(existing, 'existing') end
 local live = redis.call('GET', KEYS[2])
 if live then
   redis.call('SET', KEYS[1], live, 'EX', ARGV[7])
-  return {live, 'existing'}
+  return told(live, 'existing')
 end
 local id, now, operator = ARGV[1], ARGV[2], ARGV[9]
 if operator ~= '' and redis.call('GET', KEYS[11]) then
@@ -62,8 +74,9 @@ if ARGV[11] ~= '' then
   redis.call('ZADD', KEYS[12], ARGV[12], 'overflow|' .. id .. '|' .. ARGV[11])
 end
 if ARGV[14] ~= '' then redis.call('ZADD', KEYS[12], ARGV[14], 'callback|' .. id) end
-return {id, 'new'}
+return told(id, 'new')
 """
+)
 
 # KEYS: call, queue, operator_live, events, timers, overflow queues...
 # ARGV: call_id, operator, now_ms, conn_id

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from server.queue.calls import FINAL, CallRecord
+from server.queue.records import FINAL, CallRecord
 from server.store import index_scan, keys
 from server.tracking.request_query import RequestFilter, RequestQuery
 from server.tracking.text_index import parse_query

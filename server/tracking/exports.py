@@ -13,7 +13,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from server.clock import iso, now_ms
-from server.queue.calls import CallRecord
+from server.queue.records import CallRecord
 from server.store import keys
 from server.tracking.request_model import UNFINISHED, RequestRecord
 

@@ -16,7 +16,8 @@ import redis.asyncio as aioredis
 from server.accounts.accounts import Kiosk
 from server.accounts.town_config import TownConfigs
 from server.errors import Forbidden
-from server.queue.calls import FINAL, CallRecord, CallStore
+from server.queue.calls import CallStore
+from server.queue.records import FINAL, CallRecord
 from server.store import keys
 from server.store.index_scan import id_bound
 from server.tracking.request_store import RequestStore

@@ -19,7 +19,7 @@ from server.accounts.accounts import Operator
 from server.accounts.town_config import TownConfigs
 from server.clock import now_ms
 from server.errors import BadRequest, BadState, NotFound
-from server.queue.calls import CallRecord
+from server.queue.records import CallRecord
 from server.store import keys
 from server.store.tx import atomic
 from server.tracking import request_changes, stats, text_index

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 
 from server.clock import now_ms
-from server.queue.calls import LIVE, CallRecord
+from server.queue.records import LIVE, CallRecord
 from server.store import keys
 from server.store.index_scan import id_bound
 from server.tracking import text_index

@@ -21,7 +21,7 @@ from redis.asyncio.client import Pipeline
 from server.accounts.town_config import TownConfig, TownConfigs
 from server.clock import now_ms
 from server.errors import BadRequest
-from server.queue.calls import CallRecord
+from server.queue.records import CallRecord
 from server.store import keys
 from server.store.index_scan import id_bound
 from server.store.tx import atomic
