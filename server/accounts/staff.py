@@ -10,7 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from server.accounts import passwords
-from server.accounts.accounts import Accounts, Operator, Role, check_password, check_role
+from server.accounts.accounts import (
+    Accounts,
+    Operator,
+    Role,
+    check_id,
+    check_password,
+    check_role,
+)
+from server.errors import BadState
 from server.store import keys
 
 
@@ -18,6 +26,17 @@ class Staff:
     def __init__(self, accounts: Accounts) -> None:
         self.accounts = accounts
         self.redis = accounts.redis
+
+    async def kiosks(self, town_id: str | None = None) -> list[dict[str, Any]]:
+        """The kiosks of a town (or of every town), without their tokens."""
+        found = []
+        for kiosk_id in sorted(await self.redis.smembers(keys.KIOSKS)):
+            data = await self.redis.hgetall(keys.kiosk(kiosk_id))
+            if data and (town_id is None or data.get("town") == town_id):
+                found.append({"id": kiosk_id, "town_id": data["town"], "name": data["name"],
+                              "village": data.get("village", ""),
+                              "revoked": data.get("revoked") == "1"})  # fmt: skip
+        return found
 
     async def list(self, town_id: str | None = None) -> list[dict[str, Any]]:
         """The operators of a town (or of every town), without any secret."""
@@ -28,6 +47,15 @@ class Staff:
         )
         found = [await self.accounts.operator(name) for name in names]
         return [_public(op) for op in found]
+
+    async def add(self, username: str, town_id: str, role: Role, password: str) -> Operator:
+        """A new operator; never over an existing one (that is a reset, a move or a
+        role change, each its own verb)."""
+        check_id("operator", username)
+        if await self.redis.exists(keys.operator(username)):
+            raise BadState(f"operator {username!r} exists already", code="operator_exists")
+        await self.accounts.add_operator(username, town_id, role, password)
+        return await self.accounts.operator(username)
 
     async def set_disabled(self, username: str, disabled: bool) -> Operator:
         await self.accounts.operator(username)

@@ -10,15 +10,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from server.accounts.accounts import SESSION_COOKIE
 from server.api.deps import (
+    PUBLIC,
+    AccessDep,
     AccountsDep,
     CallLogDep,
     CallsDep,
     OperatorDep,
-    visible_call,
+    needs,
 )
 from server.api.http_edge import client_address, is_https
 from server.api.reports import CallFilterDep
-from server.errors import BadState, Forbidden
+from server.errors import BadState
 from server.queue.records import REQUEST_STATUSES
 from server.store import keys
 from server.tracking.calllog import MAX_LIMIT
@@ -46,7 +48,7 @@ def operator_json(op: Any, town_name: str) -> dict[str, str]:
     return {"username": op.username, "town_id": op.town_id, "town_name": town_name, "role": op.role}
 
 
-@router.post("/auth/login")
+@router.post("/auth/login", **PUBLIC)
 async def login(body: LoginBody, request: Request, accounts: AccountsDep) -> JSONResponse:
     settings = request.app.state.settings
     address = client_address(request, settings.trusted_proxies)
@@ -61,7 +63,7 @@ async def login(body: LoginBody, request: Request, accounts: AccountsDep) -> JSO
     return response
 
 
-@router.post("/auth/logout", status_code=204)
+@router.post("/auth/logout", status_code=204, **PUBLIC)
 async def logout(request: Request, accounts: AccountsDep) -> Response:
     await accounts.logout(request.cookies.get(SESSION_COOKIE))
     response = Response(status_code=204)
@@ -69,13 +71,13 @@ async def logout(request: Request, accounts: AccountsDep) -> Response:
     return response
 
 
-@router.get("/me")
+@router.get("/me", **needs("operator"))
 async def me(operator: OperatorDep, accounts: AccountsDep) -> dict[str, str]:
     town = await accounts.town(operator.town_id)
     return operator_json(operator, town.name)
 
 
-@router.get("/config")
+@router.get("/config", **needs("operator"))
 async def config(operator: OperatorDep, request: Request) -> dict[str, Any]:
     return {
         "ice_servers": [
@@ -88,19 +90,16 @@ async def config(operator: OperatorDep, request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/towns")
-async def towns(operator: OperatorDep, accounts: AccountsDep) -> dict[str, Any]:
+@router.get("/towns", **needs("operator"))
+async def towns(who: AccessDep, accounts: AccountsDep) -> dict[str, Any]:
     """The towns this operator may look at (an admin: all of them), with their names."""
-    ids = (
-        sorted(await accounts.redis.smembers(keys.TOWNS))
-        if operator.role == "admin"
-        else [operator.town_id]
-    )
+    own = who.scope(None)
+    ids = [own] if own is not None else sorted(await accounts.redis.smembers(keys.TOWNS))
     found = [await accounts.town(town_id) for town_id in ids]
     return {"items": [{"id": t.id, "name": t.name} for t in found]}
 
 
-@router.get("/calls")
+@router.get("/calls", **needs("operator"))
 async def list_calls(
     flt: CallFilterDep,
     log: CallLogDep,
@@ -113,21 +112,20 @@ async def list_calls(
     return {"items": [c.to_api() for c in items], "next_cursor": next_cursor}
 
 
-@router.get("/calls/{call_id}")
-async def get_call(call_id: str, operator: OperatorDep, calls: CallsDep) -> dict[str, Any]:
-    call = visible_call(operator, await calls.get(call_id))
+@router.get("/calls/{call_id}", **needs("operator"))
+async def get_call(call_id: str, who: AccessDep, calls: CallsDep) -> dict[str, Any]:
+    call = who.call(await calls.get(call_id))
     return {**call.to_api(), "events": await calls.events(call.id)}
 
 
-@router.put("/calls/{call_id}/request")
+@router.put("/calls/{call_id}/request", **needs("operator"))
 async def save_request(
-    call_id: str, body: RequestBody, operator: OperatorDep, calls: CallsDep, request: Request
+    call_id: str, body: RequestBody, who: AccessDep, calls: CallsDep, request: Request
 ) -> dict[str, Any]:
-    call = visible_call(operator, await calls.get(call_id))
+    call, operator = who.call(await calls.get(call_id)), who.operator
     if call.answered_at is None:
         raise BadState(f"call {call_id} was never answered; it has no request to save")
-    if call.operator != operator.username and operator.role == "operator":
-        raise Forbidden(f"call {call_id} was answered by {call.operator}", code="not_your_call")
+    who.own_work(call.operator, f"call {call_id}")
     changes = Changes(**body.model_dump())
     await request.app.state.requests.save_from_call(call, changes, operator)
     saved = await calls.get(call.id)

@@ -6,19 +6,19 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from server.api.deps import AccountsDep, OperatorDep, scoped_town
+from server.api.deps import AccessDep, AccountsDep, needs
 from server.clock import now_ms
 from server.queue.views import team_view
 
 router = APIRouter(prefix="/api")
 
 
-@router.get("/presence")
+@router.get("/presence", **needs("operator"))
 async def presence(
-    operator: OperatorDep, accounts: AccountsDep, request: Request, town: str | None = None
+    who: AccessDep, accounts: AccountsDep, request: Request, town: str | None = None
 ) -> dict[str, Any]:
     """Every operator of the town with their live state (the console's fallback: the
     hub pushes the same to supervisors as ``team``)."""
-    town_id = scoped_town(operator, town) or operator.town_id
+    town_id = who.scope(town) or who.operator.town_id
     people = await request.app.state.presence.many(await accounts.town_operators(town_id))
     return team_view(town_id, people, now_ms()).model_dump(include={"town_id", "operators"})

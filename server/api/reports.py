@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from server.api.deps import CallLogDep, OperatorDep, scoped_town
+from server.api.deps import AccessDep, CallLogDep, needs
 from server.api.tracked import FilterDep, QueryDep, TownsDep, choice, parse_time
 from server.clock import iso, now_ms
 from server.errors import BadRequest
@@ -24,6 +24,23 @@ router = APIRouter(prefix="/api", tags=["reports"])
 MAX_EXPORT_ROWS = 100_000
 DEFAULT_RANGE_MS = 30 * 86_400_000
 ExportLimit = Annotated[int, Query(ge=1, le=MAX_EXPORT_ROWS)]
+# The exports' own answers, declared so the OpenAPI document says what comes back.
+CSV: dict[int | str, Any] = {
+    200: {
+        "description": "UTF-8 CSV with a BOM, one row per record",
+        "content": {"text/csv; charset=utf-8": {"schema": {"type": "string"}}},
+    }
+}
+OPEN311: dict[int | str, Any] = {
+    200: {
+        "description": "Open311 GeoReport v2 service requests",
+        "content": {
+            "application/json; charset=utf-8": {
+                "schema": {"type": "array", "items": {"type": "object"}}
+            }
+        },
+    }
+}
 
 
 def _stats(request: Request) -> Stats:
@@ -31,7 +48,7 @@ def _stats(request: Request) -> Stats:
 
 
 async def call_filter(
-    operator: OperatorDep,
+    who: AccessDep,
     towns: TownsDep,
     town: str | None = None,
     kiosk: str | None = None,
@@ -43,7 +60,7 @@ async def call_filter(
     q: Annotated[str | None, Query(max_length=100)] = None,
 ) -> CallFilter:
     """The call log's filters, scoped to what the operator may see."""
-    town_id = scoped_town(operator, town)
+    town_id = who.scope(town)
     return CallFilter(
         town_id=town_id, kiosk_id=kiosk or None, status=choice(status or None, STATUSES, "status"),
         since_ms=parse_time(since, "since"), until_ms=parse_time(until, "until"),
@@ -62,7 +79,7 @@ def _download(body: Any, media_type: str, name: str) -> StreamingResponse:
     )  # fmt: skip
 
 
-@router.get("/calls/export.csv")
+@router.get("/calls/export.csv", **needs("operator", CSV))
 async def export_calls(
     flt: CallFilterDep, log: CallLogDep, limit: ExportLimit = MAX_EXPORT_ROWS
 ) -> StreamingResponse:
@@ -70,7 +87,7 @@ async def export_calls(
     return _download(exports.calls_csv(rows), "text/csv; charset=utf-8", "calls.csv")
 
 
-@router.get("/requests/export.csv")
+@router.get("/requests/export.csv", **needs("operator", CSV))
 async def export_requests(
     flt: FilterDep, query: QueryDep, limit: ExportLimit = MAX_EXPORT_ROWS
 ) -> StreamingResponse:
@@ -78,7 +95,7 @@ async def export_requests(
     return _download(exports.requests_csv(rows), "text/csv; charset=utf-8", "requests.csv")
 
 
-@router.get("/open311/requests.json")
+@router.get("/open311/requests.json", **needs("operator", OPEN311))
 async def export_open311(
     flt: FilterDep,
     query: QueryDep,
@@ -111,16 +128,16 @@ async def _by_open311_status(
             yield rec
 
 
-@router.get("/stats")
+@router.get("/stats", **needs("operator"))
 async def get_stats(
-    operator: OperatorDep,
+    who: AccessDep,
     towns: TownsDep,
     stats: Annotated[Stats, Depends(_stats)],
     town: str | None = None,
     since: str | None = None,
     until: str | None = None,
 ) -> dict[str, Any]:
-    town_id = scoped_town(operator, town)
+    town_id = who.scope(town)
     until_ms = parse_time(until, "until") or now_ms()
     since_ms = parse_time(since, "since")
     since_ms = until_ms - DEFAULT_RANGE_MS if since_ms is None else since_ms

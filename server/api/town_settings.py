@@ -8,8 +8,7 @@ from fastapi import APIRouter, Request
 from pydantic import RootModel
 
 from server.accounts.towns import SETTING_NAMES
-from server.api.deps import OperatorDep, scoped_town
-from server.errors import Forbidden
+from server.api.deps import AccessDep, needs
 
 router = APIRouter(prefix="/api")
 
@@ -18,25 +17,22 @@ class SettingsBody(RootModel[dict[str, str | int | float]]):
     """Any of the settings in docs/queue.md, as {name: value}."""
 
 
-@router.get("/towns/{town_id}/settings")
-async def get_settings(town_id: str, operator: OperatorDep, request: Request) -> dict[str, Any]:
-    town = scoped_town(operator, town_id) or town_id
+@router.get("/towns/{town_id}/settings", **needs("operator"))
+async def get_settings(town_id: str, who: AccessDep, request: Request) -> dict[str, Any]:
+    town = who.town(town_id)
     settings = await request.app.state.towns.settings(town)
     return {"town_id": town, "settings": settings.model_dump(), "names": list(SETTING_NAMES)}
 
 
-@router.put("/towns/{town_id}/settings")
+@router.put("/towns/{town_id}/settings", **needs("supervisor"))
 async def put_settings(
-    town_id: str, body: SettingsBody, operator: OperatorDep, request: Request
+    town_id: str, body: SettingsBody, who: AccessDep, request: Request
 ) -> dict[str, Any]:
-    town = scoped_town(operator, town_id) or town_id
-    if operator.role == "operator":
-        raise Forbidden("only a supervisor or an admin changes the queue settings",
-                        code="supervisor_only")  # fmt: skip
+    town = who.town(town_id, "supervisor", "change the queue settings")
     towns = request.app.state.towns
     for name in body.root:  # check all before writing any
         if name not in SETTING_NAMES:
             await towns.set(town, name, "")  # raises the unknown-setting error
     for name, value in body.root.items():
-        await towns.set(town, name, str(value), admin=operator.role == "admin")
-    return await get_settings(town, operator, request)
+        await towns.set(town, name, str(value), admin=who.operator.role == "admin")
+    return await get_settings(town, who, request)

@@ -8,15 +8,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.accounts.accounts import Operator
 from server.accounts.town_config import TownConfigs
-from server.api.deps import OperatorDep, scoped_town
+from server.api.deps import AccessDep, needs
 from server.clock import parse_iso
-from server.errors import BadRequest, Forbidden, NotFound
+from server.errors import BadRequest
 from server.tracking.request_model import (
     KINDS,
     REQUEST_STATUSES,
-    SUPERVISORS,
     Changes,
     RequestRecord,
 )
@@ -77,10 +75,8 @@ def parse_time(value: str | None, name: str) -> int | None:
         ) from None
 
 
-def visible_request(operator: Operator, rec: RequestRecord) -> RequestRecord:
-    """Another town's request does not exist as far as an operator can tell."""
-    if operator.role != "admin" and rec.town_id != operator.town_id:
-        raise NotFound(f"no request {rec.id!r}", code="request_not_found")
+def visible_request(who: AccessDep, rec: RequestRecord) -> RequestRecord:
+    who.see(rec.town_id, "request", rec.id)
     return rec
 
 
@@ -92,7 +88,7 @@ def choice(value: str | None, allowed: tuple[str, ...], name: str) -> str | None
 
 
 async def request_filter(
-    operator: OperatorDep,
+    who: AccessDep,
     towns: TownsDep,
     town: str | None = None,
     village: str | None = None,
@@ -108,7 +104,7 @@ async def request_filter(
     overdue: bool | None = None,
 ) -> RequestFilter:
     """The request list's filters, scoped to what the operator may see."""
-    town_id = scoped_town(operator, town)
+    town_id = who.scope(town)
     return RequestFilter(
         town_id=town_id, town_ids=tuple(await towns.town_ids()) if town_id is None else (),
         village=village or None, kiosk_id=kiosk or None, operator=operator_ or None,
@@ -121,7 +117,7 @@ async def request_filter(
 FilterDep = Annotated[RequestFilter, Depends(request_filter)]
 
 
-@router.get("/requests")
+@router.get("/requests", **needs("operator"))
 async def list_requests(
     flt: FilterDep,
     query: QueryDep,
@@ -140,16 +136,16 @@ async def _full(store: RequestStore, rec: RequestRecord) -> dict[str, Any]:
     }
 
 
-@router.get("/requests/{request_id}")
-async def get_request(request_id: str, operator: OperatorDep, store: RequestsDep) -> dict[str, Any]:
-    return await _full(store, visible_request(operator, await store.get(request_id)))
+@router.get("/requests/{request_id}", **needs("operator"))
+async def get_request(request_id: str, who: AccessDep, store: RequestsDep) -> dict[str, Any]:
+    return await _full(store, visible_request(who, await store.get(request_id)))
 
 
-@router.patch("/requests/{request_id}")
+@router.patch("/requests/{request_id}", **needs("operator"))
 async def patch_request(
-    request_id: str, body: RequestPatch, operator: OperatorDep, store: RequestsDep
+    request_id: str, body: RequestPatch, who: AccessDep, store: RequestsDep
 ) -> dict[str, Any]:
-    visible_request(operator, await store.get(request_id))
+    visible_request(who, await store.get(request_id))
     given = body.model_fields_set
     changes = Changes(
         summary=body.summary, category=body.category, status=body.status, note=body.note,
@@ -157,35 +153,27 @@ async def patch_request(
         due_at=parse_time(body.due_at, "due_at"),
         clear_due="due_at" in given and not body.due_at,
     )  # fmt: skip
-    return await _full(store, await store.update(request_id, changes, operator))
+    return await _full(store, await store.update(request_id, changes, who.operator))
 
 
-@router.post("/requests/{request_id}/notes", status_code=201)
+@router.post("/requests/{request_id}/notes", status_code=201, **needs("operator"))
 async def add_note(
-    request_id: str, body: NoteBody, operator: OperatorDep, store: RequestsDep
+    request_id: str, body: NoteBody, who: AccessDep, store: RequestsDep
 ) -> dict[str, Any]:
-    visible_request(operator, await store.get(request_id))
-    return await _full(store, await store.add_note(request_id, body.text, operator))
+    visible_request(who, await store.get(request_id))
+    return await _full(store, await store.add_note(request_id, body.text, who.operator))
 
 
-@router.get("/towns/{town_id}/categories")
-async def get_categories(town_id: str, operator: OperatorDep, towns: TownsDep) -> dict[str, Any]:
-    _own_town(operator, town_id)
+@router.get("/towns/{town_id}/categories", **needs("operator"))
+async def get_categories(town_id: str, who: AccessDep, towns: TownsDep) -> dict[str, Any]:
+    who.town(town_id)
     await towns.get(town_id)
     return {"town_id": town_id, "categories": await towns.categories(town_id)}
 
 
-@router.put("/towns/{town_id}/categories")
+@router.put("/towns/{town_id}/categories", **needs("supervisor"))
 async def put_categories(
-    town_id: str, body: CategoriesBody, operator: OperatorDep, towns: TownsDep
+    town_id: str, body: CategoriesBody, who: AccessDep, towns: TownsDep
 ) -> dict[str, Any]:
-    _own_town(operator, town_id)
-    if operator.role not in SUPERVISORS:
-        raise Forbidden(f"only a supervisor or an admin may edit categories; you are "
-                        f"{operator.role}", code="supervisor_only")  # fmt: skip
+    who.town(town_id, "supervisor", "edit categories")
     return {"town_id": town_id, "categories": await towns.set_categories(town_id, body.categories)}
-
-
-def _own_town(operator: Operator, town_id: str) -> None:
-    if operator.role != "admin" and town_id != operator.town_id:
-        raise Forbidden(f"you may only see town {operator.town_id!r}", code="other_town")

@@ -24,10 +24,10 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from server.accounts import access
 from server.accounts.accounts import Accounts, Operator
 from server.clock import now_ms
 from server.edge.connections import OperatorConn
-from server.errors import Forbidden
 from server.queue.presence import PresenceStore
 from server.queue.views import team_view
 from server.store import keys
@@ -47,12 +47,8 @@ def as_message(team: p.Team) -> dict[str, Any]:
 
 
 def check_may_watch(operator: Operator, town_id: str) -> None:
-    if operator.role not in WATCHERS:
-        raise Forbidden("only a supervisor or an admin watches the town's operators",
-                        code="supervisor_only")  # fmt: skip
-    if operator.role != "admin" and town_id != operator.town_id:
-        raise Forbidden(f"you may only watch town {operator.town_id!r}; asked for {town_id!r}",
-                        code="other_town")  # fmt: skip
+    """The hub's one access rule (``server.accounts.access``), for ``watch_team``."""
+    access.own_town(operator, town_id, "supervisor", "watch the town's operators")
 
 
 class _Town:
