@@ -1,10 +1,12 @@
 // The town's side of the desk: 值班情况 (team.js) for supervisors and admins, and the
 // town's queue settings (queuesettings.js), which supervisors and admins change and
-// operators may read. It also learns the one setting the console itself needs.
+// operators may read; and people and kiosks (staff.js) for supervisors and admins. It
+// also learns the one setting the console itself needs.
 
 import * as api from "./api.js";
 import { $ } from "./dom.js";
 import { QueueSettings } from "./queuesettings.js";
+import { StaffPanel } from "./staff.js";
 import { canWatch, TeamPanel } from "./team.js";
 
 export class TownDesk {
@@ -18,6 +20,7 @@ export class TownDesk {
     this.operator = null;
     this.onMaxMissed = onMaxMissed;
     this.team = new TeamPanel({ view: $("team-view"), openCall, directory, send });
+    this.staff = new StaffPanel({ view: $("staff-view"), toast });
     this.settings = new QueueSettings({
       dialog: $("queue-settings"),
       toast,
@@ -36,6 +39,7 @@ export class TownDesk {
   signedIn(info) {
     this.operator = info;
     this.team.setOperator(info);
+    this.staff.setOperator(info);
     const watches = canWatch(info.role);
     $("queue-settings-open").hidden = !watches;
     $("desk-tools").hidden = watches; // operators read the settings from here
@@ -45,6 +49,7 @@ export class TownDesk {
   signedOut() {
     this.operator = null;
     this.team.setOperator(null);
+    this.staff.setOperator(null);
     $("desk-tools").hidden = true;
     if (this.settings.dialog.open) this.settings.dialog.close();
   }
@@ -66,6 +71,7 @@ export class TownDesk {
   /** The language changed. */
   render() {
     this.team.render();
+    this.staff.render();
     this.settings.relabel();
   }
 
