@@ -71,7 +71,7 @@ async def open_services(settings: HubSettings, redis_url: str) -> AsyncIterator[
     throttle = LoginThrottle(redis, per_account=settings.login_failures_per_account,
                              per_address=settings.login_failures_per_address,
                              window_s=settings.login_window_s)  # fmt: skip
-    accounts = Accounts(redis, settings.session_ttl_s, throttle)
+    accounts = Accounts(redis, settings.session_ttl_s, throttle, settings.session_idle_s)
     towns = Towns(redis, {"grace_s": settings.grace_s})
     calls = CallStore(redis)
     tracking = hooks.wire(redis, calls)  # requests and the numbers (docs/requests.md)
@@ -85,7 +85,7 @@ async def open_services(settings: HubSettings, redis_url: str) -> AsyncIterator[
 
     sockets = Sockets()
     team = TeamWatch(accounts, presence, bus)
-    leases = LeaseKeeper(sockets, presence, redis)
+    leases = LeaseKeeper(sockets, presence, redis, accounts.clock)
     positions = Positions(queue, sockets, bus)
     kiosks = KioskEdge(queue, callbacks, accounts, bus, sockets, positions, leases,
                        settings.ice_servers, tracking.rate)  # fmt: skip

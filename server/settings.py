@@ -26,7 +26,10 @@ class HubSettings(BaseSettings):
     # STUN/TURN servers handed to kiosks and consoles, as a JSON list of
     # {"urls": ..., "username": ..., "credential": ...}. Empty on a LAN.
     ice_servers: list[IceServer] = Field(default_factory=list)
-    session_ttl_s: int = 12 * 3600
+    # A session ends this long after the login whatever its use (absolute), and this
+    # long after its last use (idle: an HTTP request, or an open console).
+    session_ttl_s: int = Field(default=12 * 3600, ge=1)
+    session_idle_s: int = Field(default=30 * 60, ge=1)
     # The session cookie is Secure whenever the request came over HTTPS (directly, or
     # from a trusted proxy that says so); this forces it on for every response.
     cookie_secure: bool = False

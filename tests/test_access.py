@@ -178,27 +178,36 @@ def samples(theirs: Theirs, kiosk_side: bool) -> dict[str, dict[str, Any]]:
         "ping": {"type": "ping"},
         "set_availability": {"type": "set_availability", "state": "away"},
         "call_request": {"type": "call_request", "idempotency_key": "access-walk-own"},
+        "heartbeat": {"type": "heartbeat", "version": "walk"},
     }
 
 
-OWN = {"ping", "set_availability", "call_request"}
+OWN = {"ping", "set_availability", "call_request", "heartbeat"}
 
 
 def type_name(model: type[p.BaseModel]) -> str:
     return typing.get_args(model.model_fields["type"].annotation)[0]  # type: ignore[no-any-return]
 
 
-async def refusals(client: Any, messages: dict[str, dict[str, Any]], names: list[str]) -> list[str]:
-    """Send each message; what came back that was not an ``error`` (or showed B)."""
+async def refusals(
+    client: Any, messages: dict[str, dict[str, Any]], names: list[str], theirs: Theirs
+) -> list[str]:
+    """Send each message (and a ping after it, to know when its answers are all in):
+    a stranger's message must get an ``error``, and no answer may show B's things."""
     wrong = []
-    for name in names:
+    for name in [n for n in names if n in messages]:  # the others fail as missing
         await client.send({**messages[name], "ref": f"walk-{name}"})
-        while True:
-            reply = await client.recv()
-            if reply.get("ref") == f"walk-{name}" or reply["type"] == "error":
-                break
-        if name not in OWN and reply["type"] != "error":
-            wrong.append(f"{name}: {reply}")
+        await client.send({"type": "ping", "ref": f"after-{name}"})
+        replies = []
+        while (reply := await client.recv()) != {"type": "pong", "ref": f"after-{name}"}:
+            replies.append(reply)
+        if name not in OWN and not any(r["type"] == "error" for r in replies):
+            wrong.append(f"{name} was not refused: {replies}")
+        shown = [
+            r for r in replies if r["type"] != "error" and any(m in str(r) for m in theirs.marks)
+        ]
+        if shown:
+            wrong.append(f"{name} showed B's: {shown}")
     return wrong
 
 
@@ -220,10 +229,10 @@ async def test_every_socket_message_refuses_strangers(
     for username in (home.operators[0], f"{home.id}-sup"):
         console = await operator_ws(username)
         await console.recv_type("welcome")
-        wrong += await refusals(console, samples(theirs, False), op_types)
+        wrong += await refusals(console, samples(theirs, False), op_types, theirs)
     kiosk = await kiosk_ws(next(iter(home.kiosks.values())))
     await kiosk.recv_type("welcome")
-    wrong += await refusals(kiosk, samples(theirs, True), kiosk_types)
+    wrong += await refusals(kiosk, samples(theirs, True), kiosk_types, theirs)
     plain = await operator_ws(theirs.operator)  # B's own plain operator: no team
     await plain.recv_type("welcome")
     await plain.send({**samples(theirs, False)["watch_team"], "ref": "plain-team"})

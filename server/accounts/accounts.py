@@ -24,6 +24,7 @@ from typing import Literal
 import redis.asyncio as aioredis
 
 from server.accounts import passwords
+from server.accounts.session_clock import SessionClock
 from server.accounts.throttle import LoginThrottle
 from server.clock import now_ms
 from server.errors import BadRequest, NotFound, Unauthorized
@@ -91,10 +92,11 @@ def revoke_message(session: str | None = None) -> str:
 class Accounts:
     def __init__(
         self, redis: aioredis.Redis, session_ttl_s: int = 12 * 3600,
-        throttle: LoginThrottle | None = None,
+        throttle: LoginThrottle | None = None, session_idle_s: int | None = None,
     ) -> None:  # fmt: skip
         self.redis = redis
-        self.session_ttl_s = session_ttl_s
+        self.session_ttl_s = session_ttl_s  # the absolute limit, from the login
+        self.clock = SessionClock(session_idle_s or session_ttl_s, session_ttl_s)
         self.throttle = throttle
         self._token_key: bytes | None = None
 
@@ -239,7 +241,7 @@ class Accounts:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.session(digest), mapping={"username": username, "created": now_ms(),
                                                      "epoch": operator.epoch})  # fmt: skip
-            pipe.expire(keys.session(digest), self.session_ttl_s)
+            pipe.expire(keys.session(digest), self.clock.first_ttl_s)
             pipe.sadd(keys.operator_sessions(username), digest)
             await pipe.execute()
         await self._forget_expired_sessions(username)
@@ -257,10 +259,12 @@ class Accounts:
     async def session_operator(self, token: str | None) -> Operator:
         if not token or len(token) > 200:
             raise Unauthorized("not logged in", code="not_logged_in")
-        username, epoch = await self.redis.hmget(keys.session(session_hash(token)),
-                                                 ["username", "epoch"])  # fmt: skip
-        if username is None:
+        key = keys.session(session_hash(token))
+        username, epoch, created = await self.redis.hmget(key, ["username", "epoch", "created"])
+        ttl_s = self.clock.ttl_s(created)
+        if username is None or ttl_s <= 0:
             raise Unauthorized("the session has expired; log in again", code="not_logged_in")
+        await self.redis.expire(key, ttl_s)  # a use: the idle limit starts again
         try:
             operator = await self.operator(username)
         except NotFound:

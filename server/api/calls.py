@@ -53,6 +53,8 @@ async def login(body: LoginBody, request: Request, accounts: AccountsDep) -> JSO
     settings = request.app.state.settings
     address = client_address(request, settings.trusted_proxies)
     operator, token = await accounts.login(body.username, body.password, address)
+    # a new token at every login; the one this browser held before (if any) ends
+    await accounts.logout(request.cookies.get(SESSION_COOKIE))
     town = await accounts.town(operator.town_id)
     response = JSONResponse(operator_json(operator, town.name))
     secure = settings.cookie_secure or is_https(request, settings.trusted_proxies)

@@ -14,6 +14,7 @@ import time
 
 import redis.asyncio as aioredis
 
+from server.accounts.session_clock import SessionClock
 from server.clock import now_ms
 from server.edge.connections import KioskConn
 from server.edge.revocation import stale_sockets
@@ -28,7 +29,11 @@ SILENT_S = 9.0  # consoles ping every 3 s; three missed pings and the tab is gon
 
 
 class LeaseKeeper:
-    def __init__(self, sockets: Sockets, presence: PresenceStore, redis: aioredis.Redis) -> None:
+    def __init__(
+        self, sockets: Sockets, presence: PresenceStore, redis: aioredis.Redis,
+        clock: SessionClock | None = None,
+    ) -> None:  # fmt: skip
+        self.clock = clock  # an open console keeps its session from going idle
         self.sockets = sockets
         self.presence = presence
         self.redis = redis
@@ -77,7 +82,7 @@ class LeaseKeeper:
     async def revalidate(self) -> None:
         """Close the sockets whose session or token has ended (a lost revoke message)."""
         consoles, kiosks = self.sockets.all_consoles(), self.sockets.all_kiosks()
-        for conn in await stale_sockets(self.redis, consoles, kiosks):
+        for conn in await stale_sockets(self.redis, consoles, kiosks, self.clock):
             self.sockets.revoke(conn)
 
     async def close(self) -> None:

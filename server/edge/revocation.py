@@ -3,7 +3,8 @@
 A change to an operator or kiosk (``server.accounts.accounts``) is published so every hub
 closes the affected sockets at once; this check repairs a lost message: every few
 seconds a hub reads, in one pipeline, the current epoch of every operator and kiosk
-it holds a socket for, and whether each console's session still exists.
+it holds a socket for, and whether each console's session still lives. An open
+console is a use of its session: its idle limit starts again (``SessionClock``).
 """
 
 from __future__ import annotations
@@ -12,12 +13,16 @@ from collections.abc import Iterable
 
 import redis.asyncio as aioredis
 
+from server.accounts.session_clock import SessionClock
 from server.edge.connections import KioskConn, OperatorConn
 from server.store import keys
 
 
 async def stale_sockets(
-    redis: aioredis.Redis, consoles: Iterable[OperatorConn], kiosks: Iterable[KioskConn]
+    redis: aioredis.Redis,
+    consoles: Iterable[OperatorConn],
+    kiosks: Iterable[KioskConn],
+    clock: SessionClock | None = None,
 ) -> list[OperatorConn | KioskConn]:
     consoles, kiosks = list(consoles), list(kiosks)
     if not consoles and not kiosks:
@@ -25,15 +30,24 @@ async def stale_sockets(
     async with redis.pipeline(transaction=False) as pipe:
         for console in consoles:
             pipe.hmget(keys.operator(console.operator.username), ["epoch", "disabled"])
-            pipe.exists(keys.session(console.session))
+            pipe.hget(keys.session(console.session), "created")
         for kiosk in kiosks:
             pipe.hmget(keys.kiosk(kiosk.kiosk.id), ["epoch", "revoked"])
         found = await pipe.execute()
     stale: list[OperatorConn | KioskConn] = []
+    renew: dict[str, int] = {}
     for i, console in enumerate(consoles):
-        (epoch, disabled), session = found[2 * i], found[2 * i + 1]
-        if not session or disabled == "1" or int(epoch or 0) != console.operator.epoch:
+        (epoch, disabled), created = found[2 * i], found[2 * i + 1]
+        ttl_s = clock.ttl_s(created) if clock is not None else (1 if created else 0)
+        if ttl_s <= 0 or disabled == "1" or int(epoch or 0) != console.operator.epoch:
             stale.append(console)
+        elif clock is not None:
+            renew[console.session] = ttl_s
+    if renew:
+        async with redis.pipeline(transaction=False) as pipe:
+            for session, ttl_s in renew.items():
+                pipe.expire(keys.session(session), ttl_s)
+            await pipe.execute()
     for kiosk, (epoch, revoked) in zip(kiosks, found[2 * len(consoles) :], strict=True):
         if revoked == "1" or int(epoch or 0) != kiosk.kiosk.epoch:
             stale.append(kiosk)
