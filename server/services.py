@@ -40,6 +40,7 @@ from server.store.bus import Bus
 from server.store.redis_conn import HUB_CLIENT_NAME, connect
 from server.tracking import hooks
 from server.tracking.calllog import CallLog
+from server.tracking.fleet import Fleet
 from server.tracking.request_query import RequestQuery
 from server.tracking.retention import Retention
 
@@ -87,8 +88,9 @@ async def open_services(settings: HubSettings, redis_url: str) -> AsyncIterator[
     team = TeamWatch(accounts, presence, bus)
     leases = LeaseKeeper(sockets, presence, redis, accounts.clock)
     positions = Positions(queue, sockets, bus)
+    fleet = Fleet(redis, towns, settings.fleet_check_interval_s)
     kiosks = KioskEdge(queue, callbacks, accounts, bus, sockets, positions, leases,
-                       settings.ice_servers, tracking.rate)  # fmt: skip
+                       settings.ice_servers, tracking.rate, fleet)  # fmt: skip
     consoles = ConsoleEdge(queue, callbacks, accounts, bus, sockets, team, settings.ice_servers)
     retention = Retention(redis, settings.retention_days, settings.retention_interval_s,
                           catch_up=tracking.catch_up)  # fmt: skip
@@ -97,12 +99,14 @@ async def open_services(settings: HubSettings, redis_url: str) -> AsyncIterator[
     sweeper.start()
     leases.start()
     await retention.start()
+    await fleet.start()
     try:
         yield Services(settings, redis, accounts, towns, presence, calls, queue, tracking,
                        CallLog(redis), RequestQuery(redis), kiosks, consoles)  # fmt: skip
     finally:
         for name, close in (
-            ("retention", retention.close), ("team watch", team.close),
+            ("fleet alerts", fleet.close), ("retention", retention.close),
+            ("team watch", team.close),
             ("leases", leases.close), ("sweeper", sweeper.close),
             ("positions", positions.close), ("dispatcher", dispatcher.close),
             ("socket tasks", sockets.close), ("bus", bus.close), ("redis", redis.aclose),

@@ -58,6 +58,9 @@ class HubSettings(BaseSettings):
     retention_days: int = Field(default=365, ge=0)
     # How often the retention job looks for what has aged out.
     retention_interval_s: float = Field(default=3600.0, gt=0)
+    # How often the fleet's alert job looks for kiosks silent past their town's
+    # offline_alert_s (server.tracking.fleet).
+    fleet_check_interval_s: float = Field(default=15.0, gt=0)
 
     @field_validator("ice_servers", mode="before")
     @classmethod

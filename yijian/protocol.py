@@ -130,8 +130,39 @@ class CallbackAnswer(_ClientMsg):
     accept: bool
 
 
+class DeviceCheck(_Msg):
+    """One device's part of a self-test: ``skipped`` when the kiosk has no such device
+    to test (a headless kiosk has no speaker) or could not reach it."""
+
+    device: Literal["camera", "microphone", "speaker"]
+    result: Literal["ok", "failed", "skipped"]
+    detail: str = Field(default="", max_length=200)
+
+
+class SelfTest(_Msg):
+    """The kiosk's last self-test. Its age, not its time: a kiosk's wall clock can be
+    wrong (a Raspberry Pi has no battery clock before NTP), so the hub dates it."""
+
+    ran_s_ago: float = Field(ge=0, le=10 * 365 * 86400)
+    devices: list[DeviceCheck] = Field(max_length=3)
+
+    @property
+    def passed(self) -> bool:
+        return all(check.result != "failed" for check in self.devices)
+
+
+class Heartbeat(_ClientMsg):
+    """Every ``heartbeat_interval_s`` and after each self-test: the kiosk's health."""
+
+    type: Literal["heartbeat"]
+    version: str = Field(max_length=32)
+    button_stuck: bool = False
+    button_fault: str | None = Field(default=None, max_length=200)
+    self_test: SelfTest | None = None  # None until the first self-test has finished
+
+
 KioskMessage = Annotated[
-    CallRequest | Hangup | Sdp | Ice | Ping | MediaState | Rating | CallbackAnswer,
+    CallRequest | Hangup | Sdp | Ice | Ping | MediaState | Rating | CallbackAnswer | Heartbeat,
     Field(discriminator="type"),
 ]
 
@@ -197,6 +228,8 @@ class KioskWelcome(_Msg):
     kiosk: KioskInfo
     ice_servers: list[IceServer]
     call: CallView | None = None  # the kiosk's live call, to resume after a reconnect
+    # The town's working hours, "HH:MM-HH:MM" in the town's time; None: always open.
+    hours: str | None = None
 
 
 class OperatorWelcome(_Msg):

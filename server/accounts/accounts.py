@@ -134,8 +134,14 @@ class Accounts:
         check_id("kiosk", kiosk_id)
         await self.town(town_id)
         place = {"town": town_id, "name": name, "village": village}
-        await self.redis.hset(keys.kiosk(kiosk_id), mapping=place)
-        await self.redis.sadd(keys.KIOSKS, kiosk_id)
+        old_town = await self.redis.hget(keys.kiosk(kiosk_id), "town")
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.kiosk(kiosk_id), mapping=place)
+            pipe.sadd(keys.KIOSKS, kiosk_id)
+            if old_town is not None and old_town != town_id:
+                pipe.srem(keys.town_kiosks(old_town), kiosk_id)
+            pipe.sadd(keys.town_kiosks(town_id), kiosk_id)
+            await pipe.execute()
         return await self.rotate_kiosk(kiosk_id)
 
     async def rotate_kiosk(self, kiosk_id: str) -> str:
@@ -144,13 +150,18 @@ class Accounts:
         await self.kiosk(kiosk_id)
         token = f"{kiosk_id}.{secrets.token_urlsafe(32)}"
         digest = token_digest(await self.token_key(), token)
-        await self._kiosk_changed(kiosk_id, {"token_hash": digest, "revoked": ""})
+        await self._kiosk_changed(kiosk_id, {"token_hash": digest, "revoked": "",
+                                             "revoked_hash": ""})  # fmt: skip
         return token
 
     async def revoke_kiosk(self, kiosk_id: str) -> None:
-        """The kiosk's token is refused from now on and its open sockets are closed."""
+        """The kiosk's token is refused from now on and its open sockets are closed.
+        Its hash is kept apart, so that token alone is told ``kiosk_revoked``."""
         await self.kiosk(kiosk_id)
-        await self._kiosk_changed(kiosk_id, {"token_hash": "", "revoked": "1"})
+        hashes = await self.redis.hmget(keys.kiosk(kiosk_id), ["token_hash", "revoked_hash"])
+        last = next((h for h in hashes if h), "")
+        await self._kiosk_changed(kiosk_id, {"token_hash": "", "revoked": "1",
+                                             "revoked_hash": last})  # fmt: skip
 
     async def _kiosk_changed(self, kiosk_id: str, mapping: dict[str, str]) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -176,7 +187,10 @@ class Accounts:
             await self.redis.hset(keys.kiosk(kiosk_id), "token_hash", digest)
         else:
             digest = token_digest(await self.token_key(), token)
-            if not data or data.get("revoked") == "1" or not hmac.compare_digest(stored, digest):
+            revoked = data.get("revoked") == "1"
+            if revoked and hmac.compare_digest(data.get("revoked_hash", ""), digest):
+                raise Unauthorized("this kiosk's token was revoked", code="kiosk_revoked")
+            if not data or revoked or not hmac.compare_digest(stored, digest):
                 raise Unauthorized("unknown kiosk or wrong token", code="bad_token")
         return Kiosk(kiosk_id, data["town"], data["name"], data.get("village", ""),
                      int(data.get("epoch") or 0))  # fmt: skip

@@ -43,6 +43,9 @@ class TownSettings(BaseModel):
     service_level_s: float = Field(default=15, gt=0, le=600)
     # Request numbers start with it; empty: the town id upper-cased (docs/requests.md).
     request_prefix: str = Field(default="", max_length=16, pattern=r"^[A-Za-z0-9_-]*$")
+    # A kiosk silent this long (no heartbeat, no message, no connection) raises an
+    # offline alert on the town's fleet view (docs/kiosk.md).
+    offline_alert_s: float = Field(default=600, ge=1, le=7 * 86400)
 
     @field_validator("overflow_to")
     @classmethod

@@ -1,4 +1,5 @@
 """Managing operators (supervisors their own town, admins any) and kiosks (admins).
+The kiosks' list, with their health, is ``server.api.fleet``'s ``GET /api/kiosks``.
 
 Thin: the verbs are ``server.accounts.staff.Staff``'s, which end the operator's
 sessions and close their sockets at once; who may use them is ``AccessDep``'s rule.
@@ -63,18 +64,6 @@ class OperatorList(BaseModel):
     items: list[OperatorOut]
 
 
-class KioskOut(BaseModel):
-    id: str
-    town_id: str
-    name: str
-    village: str
-    revoked: bool
-
-
-class KioskList(BaseModel):
-    items: list[KioskOut]
-
-
 class KioskToken(BaseModel):
     id: str
     token: str
@@ -127,11 +116,6 @@ async def change_operator(
     op = await accounts.operator(username)
     return OperatorOut(username=op.username, town_id=op.town_id, role=op.role,
                        disabled=op.disabled)  # fmt: skip
-
-
-@router.get("/kiosks", **needs("admin"))
-async def list_kiosks(who: AccessDep, staff: StaffDep, town: str | None = None) -> KioskList:
-    return KioskList(items=[KioskOut(**k) for k in await staff.kiosks(who.scope(town))])
 
 
 @router.post("/kiosks/{kiosk_id}/rotate", **needs("admin"))

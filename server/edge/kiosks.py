@@ -4,6 +4,7 @@ speaking, translated into the queue's verbs, and the queue's messages for the ki
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from server.accounts.accounts import Accounts
@@ -18,6 +19,7 @@ from server.queue.records import CallRecord
 from server.queue.views import call_view
 from server.store import keys
 from server.store.bus import Bus
+from server.tracking.fleet import Fleet
 from yijian import protocol as p
 
 
@@ -25,7 +27,7 @@ class KioskEdge:
     def __init__(
         self, queue: CallQueue, callbacks: CallBacks, accounts: Accounts, bus: Bus,
         sockets: Sockets, positions: Positions, leases: LeaseKeeper,
-        ice_servers: list[p.IceServer], rate: Any,
+        ice_servers: list[p.IceServer], rate: Any, fleet: Fleet,
     ) -> None:  # fmt: skip
         self.queue = queue
         self.callbacks = callbacks
@@ -36,10 +38,14 @@ class KioskEdge:
         self.leases = leases
         self.ice_servers = ice_servers
         self.rate = rate  # request tracking's one-press rating (server.tracking.hooks)
+        self.fleet = fleet  # each kiosk's health: heartbeats, last seen
 
     async def joined(self, conn: KioskConn) -> None:
         kiosk, queue = conn.kiosk, self.queue
-        town = await self.accounts.town(kiosk.town_id)
+        town, settings, _ = await asyncio.gather(
+            self.accounts.town(kiosk.town_id), queue.towns.settings(kiosk.town_id),
+            self.fleet.seen(kiosk),
+        )  # fmt: skip
         self.sockets.kiosks[kiosk.id].add(conn)
         await self.leases.kiosk_connected(conn)
         await self.positions.watch_town(kiosk.town_id)
@@ -54,7 +60,7 @@ class KioskEdge:
         conn.send(p.KioskWelcome(
             kiosk=p.KioskInfo(id=kiosk.id, name=kiosk.name, village=kiosk.village,
                               town_id=town.id, town_name=town.name),
-            ice_servers=self.ice_servers, call=view,
+            ice_servers=self.ice_servers, call=view, hours=settings.hours or None,
         ))  # fmt: skip
 
     async def left(self, conn: KioskConn) -> None:
@@ -62,12 +68,14 @@ class KioskEdge:
         self.sockets.kiosks[kiosk_id].discard(conn)
         await self.bus.unsubscribe(keys.kiosk_channel(kiosk_id), conn.handler)
         await self.leases.kiosk_disconnected(conn)
+        await self.fleet.seen(conn.kiosk)  # silent from now on, if it does not come back
         call = await self.queue.calls.live_call_of_kiosk(kiosk_id)
         if call is not None and call.status == "queued" and not self.sockets.kiosks[kiosk_id]:
             settings = await self.queue.towns.settings(call.town_id)
             await self.queue.timers.set_in(settings.grace_s, "grace_kiosk", call.id)
         if not self.sockets.kiosks[kiosk_id]:
             del self.sockets.kiosks[kiosk_id]
+            self.fleet.forget(kiosk_id)
 
     async def to_kiosk(self, conn: KioskConn, message: dict[str, Any]) -> None:
         if message.get("kind") == "revoke":  # its token was rotated or revoked
@@ -109,6 +117,10 @@ class KioskEdge:
                 await self.callbacks.kiosk_answers(kiosk, call_id, accept)
             case p.Ping(ref=ref):
                 conn.send(p.Pong(ref=ref))
+            case p.Heartbeat():
+                await self.fleet.heartbeat(kiosk, msg)
+                return
+        await self.fleet.seen(kiosk, force=False)  # after the reply: the press goes first
 
     async def _own_call(self, conn: KioskConn, call_id: str, connected: bool = False) -> CallRecord:
         call = await self.queue.kiosk_call(conn.kiosk, call_id)

@@ -73,7 +73,8 @@ def dispatch_again(town_id: str) -> str:
 def kiosk(kiosk_id: str) -> str:
     """hash: town, name, village, token_hash (HMAC-SHA-256 under TOKEN_KEY; an older
     argon2id hash is upgraded at the next handshake), epoch (bumped by every rotation
-    or revocation: a socket opened under another epoch is closed), revoked ("1")."""
+    or revocation: a socket opened under another epoch is closed), revoked ("1"),
+    revoked_hash (the revoked token's hash, so that token is told ``kiosk_revoked``)."""
     return f"{PREFIX}kiosk:{kiosk_id}"
 
 
@@ -287,3 +288,65 @@ def stats_waits(town_id: str, day: str) -> str:
     """hash wait_ms -> count: that day's answered calls by exact wait, for the p90 and
     the service level. Kept past retention."""
     return f"{PREFIX}stats:{town_id}:{day}:waits"
+
+
+# --- the fleet: each kiosk's health, and the town's alerts (server.tracking.fleet) ---
+# Owned by server.tracking.fleet: written by the kiosk edge (heartbeats, any message,
+# joining and leaving) and by the fleet's periodic alert job. Small (a few fields per
+# kiosk), kept for as long as the kiosk exists.
+
+# hash town_id -> ms: how far back (a last-seen time) the alert job has looked in each
+# town, so each run reads only the kiosks that fell silent since the last.
+FLEET_CHECKED = PREFIX + "fleet:checked"
+# string: set once the kiosks made before the fleet existed are in their town's set.
+FLEET_BACKFILLED = PREFIX + "fleet:backfilled"
+
+
+def town_kiosks(town_id: str) -> str:
+    """set of the town's kiosk ids. Written by ``Accounts.add_kiosk`` (a kiosk moved
+    to another town leaves the old town's set)."""
+    return f"{PREFIX}town:{town_id}:kiosks"
+
+
+def kiosk_health(kiosk_id: str) -> str:
+    """hash: version, button_stuck ("1" or ""), button_fault (the reason, or ""),
+    heartbeat_at (ms), self_test (JSON list of {device, result, detail}),
+    self_test_at (ms, the hub's clock), self_test_passed ("1" or "0"). Rewritten by
+    every heartbeat."""
+    return f"{PREFIX}kiosk:{kiosk_id}:health"
+
+
+def fleet_seen(town_id: str) -> str:
+    """zset kiosk_id -> last seen (ms): a heartbeat or any message, its connecting and
+    its leaving, and (by the alert job) a live connection. Never-seen kiosks are absent."""
+    return f"{PREFIX}town:{town_id}:fleet:seen"
+
+
+def fleet_offline(town_id: str) -> str:
+    """zset kiosk_id -> last seen (ms): the kiosks with an offline alert, silent longer
+    than the town's ``offline_alert_s``. Added by the alert job; removed when the
+    kiosk is seen again."""
+    return f"{PREFIX}town:{town_id}:fleet:offline"
+
+
+# --- security: one socket per kiosk token, and the towns' security alerts ------------
+# Owned by server.edge.one_socket (docs/security.md).
+
+# How long a kiosk's open times are kept after its last connection: they are read only
+# for sockets whose lease is live, so a leftover of a dead hub does no harm.
+KIOSK_OPENED_TTL_S = 86_400
+
+
+def kiosk_opened(kiosk_id: str) -> str:
+    """hash conn_id -> opened (ms): when each socket of the kiosk was opened, so a hub
+    can tell a live second connection on another hub from a half-open old one. Written
+    when a kiosk's socket is accepted, its field removed when it closes; expires
+    ``KIOSK_OPENED_TTL_S`` after the last opening."""
+    return f"{PREFIX}kiosk:{kiosk_id}:opened"
+
+
+def security_alerts(town_id: str) -> str:
+    """stream of {at (ms), alert (JSON: kind, kiosk_id, address, detail)}: the town's
+    security alerts (``kiosk_already_connected``, ``kiosk_connected_twice``), for the
+    fleet view. Appended by server.edge.one_socket; about the newest 1000 kept."""
+    return f"{PREFIX}town:{town_id}:security:alerts"
