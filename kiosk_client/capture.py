@@ -161,7 +161,7 @@ class Capture:
                 return
             await self._close()  # the old devices go before new ones are asked for
             started = asyncio.get_running_loop().time()
-            local = await _open_in_thread(self._source)
+            local = await open_in_thread(self._source)
             self.opens += 1
             self._local = local
             took = (asyncio.get_running_loop().time() - started) * 1000
@@ -192,7 +192,7 @@ class Capture:
             logger.info("capture closed")
 
 
-async def _open_in_thread(source: MediaSource) -> LocalMedia:
+async def open_in_thread(source: MediaSource) -> LocalMedia:
     """``source.open()`` in a thread; if the caller gives up meanwhile, what the
     thread opens is closed, not leaked (a camera left open would refuse the next)."""
     future = asyncio.get_running_loop().run_in_executor(None, source.open)

@@ -121,6 +121,7 @@ async def _main(settings: KioskSettings) -> int:
     except (MediaUnavailable, ButtonUnavailable) as exc:
         return _fail(str(exc))
     screen = None if settings.headless else _screen(settings)
+    test_media = media  # the self-test's pictures are not the villager's own
     try:
         if screen is not None:
             from kiosk_client.screen.taps import ScreenMedia
@@ -132,7 +133,7 @@ async def _main(settings: KioskSettings) -> int:
             active_low=settings.button_active_low,
             listen_keys=None if screen is None else screen.listen_keys,
         )  # fmt: skip
-        kiosk = Kiosk(settings, media, button, _publisher(settings, screen))
+        kiosk = Kiosk(settings, media, button, _publisher(settings, screen), test_media)
         await kiosk.run()
     except (HubRejected, ScreenUnavailable, ButtonUnavailable) as exc:
         return _fail(str(exc))

@@ -1,4 +1,5 @@
-"""The running kiosk: owns its tasks (socket, button, state machine) and stops them.
+"""The running kiosk: owns its tasks (socket, button, state machine, heartbeat and
+self-test) and stops them.
 
 ``Kiosk.run`` returns when the button's input ends (only ``stdin`` ends) or on
 SIGTERM/SIGINT, after hanging up a live call and waiting briefly for the hub to
@@ -13,12 +14,15 @@ import signal
 from collections.abc import Callable
 
 from kiosk_client.bitrate import cap_video_bitrate
-from kiosk_client.button import Button
+from kiosk_client.button import Button, ButtonFault, ButtonStuck
 from kiosk_client.capture import VideoCaps
-from kiosk_client.connection import Backoff, HubConnection
+from kiosk_client.connection import Backoff, HubConnection, Online
 from kiosk_client.controller import Controller
 from kiosk_client.events import Event, StopRequested
+from kiosk_client.health import HealthReporter
 from kiosk_client.media import MediaSource
+from kiosk_client.screen.voice import prompt_file
+from kiosk_client.selftest import SpeakerCheck
 from kiosk_client.settings import KioskSettings
 from kiosk_client.status import Status
 
@@ -32,7 +36,10 @@ class Kiosk:
         media: MediaSource,
         button: Button,
         publish: Callable[[Status], None],
+        test_media: MediaSource | None = None,
     ) -> None:
+        """``test_media``: what the self-test opens, if not ``media`` (the screen's taps
+        would show the self-test's pictures as the villager's own)."""
         self.settings = settings
         self._button = button
         self._events: asyncio.Queue[Event] = asyncio.Queue()
@@ -44,6 +51,16 @@ class Kiosk:
             self._events.put_nowait,
             ping_interval_s=settings.ping_interval_s,
             ping_timeout_s=settings.ping_timeout_s,
+            revoked_retry_s=settings.revoked_retry_s,
+        )
+        self.health = HealthReporter(
+            send=self.connection.send,
+            button=lambda: (self.controller.button_stuck, self.controller.button_fault),
+            idle=lambda: self.controller.call is None,
+            source=test_media or media,
+            speaker=_speaker_check(settings),
+            interval_s=settings.heartbeat_interval_s,
+            nightly=settings.self_test_at,
         )
         cap_video_bitrate(settings.video_max_kbps)
         width, height = settings.video_dimensions
@@ -57,6 +74,7 @@ class Kiosk:
             offline_press_keep_s=settings.offline_press_keep_s,
             caps=VideoCaps(width, height, settings.video_fps),
             gather_timeout_s=settings.gather_timeout_s,
+            before_open=self.health.stop_self_test,
         )
 
     def request_stop(self, why: str) -> None:
@@ -71,6 +89,7 @@ class Kiosk:
         connection = asyncio.create_task(self.connection.run(), name="kiosk-connection")
         machine = asyncio.create_task(self._drive(), name="kiosk-controller")
         button = asyncio.create_task(self._read_button(), name="kiosk-button")
+        health = asyncio.create_task(self.health.run(), name="kiosk-health")
         stopping = asyncio.create_task(self._stop.wait(), name="kiosk-stop")
         try:
             await asyncio.wait({connection, machine, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -84,9 +103,9 @@ class Kiosk:
                 loop.remove_signal_handler(sig)
             # Nothing may post events once the machine is gone, and the socket closes
             # with a proper goodbye rather than by cancellation.
-            for task in (button, stopping, machine):
+            for task in (button, stopping, machine, health):
                 task.cancel()
-            await asyncio.gather(button, stopping, machine, return_exceptions=True)
+            await asyncio.gather(button, stopping, machine, health, return_exceptions=True)
             await self.connection.close()
             connection.cancel()
             await asyncio.gather(connection, return_exceptions=True)
@@ -108,8 +127,20 @@ class Kiosk:
                 await self.controller.handle(event)
             except Exception:  # an unattended kiosk must outlive one bad event
                 logger.exception("handling %r failed", event)
+            if isinstance(event, Online | ButtonStuck | ButtonFault):
+                self.health.news()  # the hub hears of it now, not at the next beat
 
     async def _read_button(self) -> None:
         async for event in self._button.events():
             self._events.put_nowait(event)
         self.request_stop("end of button input")
+
+
+def _speaker_check(settings: KioskSettings) -> SpeakerCheck | None:
+    """Where the self-test plays a prompt: the operator's voice's device (ffmpeg's null
+    output for ``--media test``); nowhere for a headless kiosk, which has no speaker."""
+    if settings.headless:
+        return None
+    fmt = "null" if settings.media == "test" else "alsa"
+    prompt = prompt_file("idle", settings.language, settings.voice_dir)
+    return SpeakerCheck(settings.speaker_device, fmt, prompt)

@@ -6,7 +6,10 @@ Everything the hub says reaches the kiosk as one of three events, in order:
 the token (its JSON error body, or its close reason, says ``bad_token``) or a
 protocol mismatch stops the loop, as ``HubRejected``: retrying would not help. A
 401 or 403 from anything else (a proxy in front of the hub, a captive portal) is
-retried with backoff like any other failure.
+retried with backoff like any other failure. A revoked token (``kiosk_revoked``)
+does not stop it either: the kiosk says so (``Offline`` with ``revoked``) and tries
+again every ``revoked_retry_s``, so a service manager does not restart it in a loop
+and the screen tells the villager why it will not call.
 
 Keepalive pings every ``ping_interval_s``; a ping unanswered for ``ping_timeout_s``
 closes the socket, waiting ``CLOSE_TIMEOUT_S`` at most for a goodbye, so a dead link
@@ -35,6 +38,7 @@ logger = logging.getLogger(__name__)
 CLOSE_POLICY_VIOLATION = 1008  # the hub's close code for a refused handshake
 CLOSE_TIMEOUT_S = 1.0  # a dead link never answers the closing handshake
 REFUSED_CODES = frozenset({"bad_token"})  # the hub's own word that the token is wrong
+REVOKED_CODE = "kiosk_revoked"  # the hub's word that an admin revoked this token
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class Inbound:
 @dataclass(frozen=True)
 class Offline:
     reason: str
+    revoked: bool = False  # the hub refused this kiosk's token as revoked
 
 
 ConnectionEvent = Online | Inbound | Offline
@@ -57,6 +62,10 @@ ConnectionEvent = Online | Inbound | Offline
 
 class HubRejected(Exception):
     """The hub refused this kiosk (bad token, wrong protocol); retrying will not help."""
+
+
+class _Revoked(Exception):
+    """The hub refused this kiosk's token as revoked."""
 
 
 __all__ = ["Backoff", "ConnectionEvent", "HubConnection", "HubRejected"]
@@ -72,8 +81,10 @@ class HubConnection:
         open_timeout_s: float = 10.0,
         ping_interval_s: float = 4.0,
         ping_timeout_s: float = 4.0,
+        revoked_retry_s: float = 600.0,
     ) -> None:
         self.url = url
+        self._revoked_retry_s = revoked_retry_s
         self._token = token
         self._backoff = backoff
         self._deliver = deliver
@@ -94,8 +105,14 @@ class HubConnection:
                 reason = "the hub closed the connection normally"
             except HubRejected:
                 raise
+            except _Revoked:
+                await self._revoked()
+                continue
             except InvalidStatus as exc:
                 status = exc.response.status_code
+                if status in (401, 403) and _error_code(exc) == REVOKED_CODE:
+                    await self._revoked()
+                    continue
                 if status in (401, 403) and _error_code(exc) in REFUSED_CODES:
                     raise HubRejected(
                         f"the hub refused kiosk credentials at {self.url} "
@@ -153,6 +170,8 @@ class HubConnection:
                 and (rcvd.reason in REFUSED_CODES)
             ):
                 raise HubRejected(f"the hub refused this kiosk: {rcvd.reason}") from None
+            if rcvd is not None and rcvd.reason == REVOKED_CODE:
+                raise _Revoked from None
             raise
         try:
             message = parse(text)
@@ -177,6 +196,16 @@ class HubConnection:
             logger.warning("ignoring a bad message from the hub: %s", exc)
             return
         self._deliver(Inbound(message))
+
+    async def _revoked(self) -> None:
+        logger.error(
+            "the hub says this kiosk's token was revoked: ask the town's admin for a new "
+            "one (yijian admin kiosk rotate); trying again in %.0f s", self._revoked_retry_s,
+        )  # fmt: skip
+        self._offline_told = True
+        self._deliver(Offline("the kiosk's token was revoked", revoked=True))
+        self._backoff.reset()
+        await asyncio.sleep(self._revoked_retry_s)
 
     async def close(self) -> None:
         """Say goodbye with a normal closure (a cancelled socket would say 1011)."""

@@ -55,10 +55,11 @@ class Controller(HubSide, VillagerSide):
         offline_press_keep_s: float = 120.0,
         caps: VideoCaps | None = None,
         gather_timeout_s: float = 8.0,
+        before_open: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__(
             post, publish, Outbox(send, post),
-            MediaControl(send, post, media, speaker_device, caps, gather_timeout_s),
+            MediaControl(send, post, media, speaker_device, caps, gather_timeout_s, before_open),
             rating_window_s, offline_press_keep_s,
         )  # fmt: skip
 
@@ -68,8 +69,8 @@ class Controller(HubSide, VillagerSide):
                 await self._on_welcome(welcome)
             case Inbound(message=message):
                 await self._on_message(message)
-            case Offline(reason=reason):
-                self._on_offline(reason)
+            case Offline(reason=reason, revoked=revoked):
+                self._on_offline(reason, revoked)
             case Press():
                 await self._on_press(event)
             case ButtonStuck() | ButtonFault():

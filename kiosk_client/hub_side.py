@@ -40,7 +40,7 @@ CALL_GONE_CODES = frozenset({"call_ended", "call_not_found", "too_many_calls"})
 
 class HubSide(CallMachine):
     async def _on_welcome(self, welcome: KioskWelcome) -> None:
-        self.online = True
+        self.online, self.revoked, self.hours = True, False, welcome.hours
         self._media.ice_servers = list(welcome.ice_servers)
         live, call = welcome.call, self.call
         if call is not None and call.kept is not None:
@@ -74,9 +74,9 @@ class HubSide(CallMachine):
             await self._media.ensure(call, offer_lost=True)
         self._publish()
 
-    def _on_offline(self, reason: str) -> None:
+    def _on_offline(self, reason: str, revoked: bool = False) -> None:
         logger.info("offline: %s", reason)
-        self.online = False
+        self.online, self.revoked = False, revoked
         call = self.call
         if call is not None and call.id is None and not call.hanging_up:
             self._keep(call)  # pressed, but the hub may never have heard it

@@ -41,6 +41,8 @@ class CallMachine:
         self._rating = RatingWindow(rating_window_s)
         self._keep_s = offline_press_keep_s
         self.online = False
+        self.revoked = False  # the hub said this kiosk's token was revoked
+        self.hours: str | None = None  # the town's working hours, from the welcome
         self.stopping = False
         self.call: Call | None = None
         self.no_call = asyncio.Event()
@@ -50,6 +52,11 @@ class CallMachine:
     def button_stuck(self) -> bool:
         """For the fleet's heartbeat: the button is held down and ignored."""
         return bool(self._announcer.health.get("button_stuck"))
+
+    @property
+    def button_fault(self) -> str | None:
+        """For the fleet's heartbeat: why the button cannot be read, if it cannot."""
+        return self._announcer.health.get("button_fault")
 
     def _new_call(self, key: str | None) -> Call:
         self.call = Call(key=key)
@@ -74,7 +81,10 @@ class CallMachine:
         logger.info("call %s ended (%s); frames received: %s", call.id, reason, call.counts)
         if call.id is not None and call_status == "completed":
             self._rating.open(call.id)  # a press rates it now (the screen asks)
-        self._announcer.say(call.ended(reason, call_status))
+        ended = call.ended(reason, call_status)
+        if reason == "closed" and self.hours:  # out of hours: the screen says when to come
+            ended.extra["hours"] = self.hours
+        self._announcer.say(ended)
         self._drop(call)
 
     def _drop(self, call: Call) -> None:
@@ -85,7 +95,9 @@ class CallMachine:
 
     def _publish(self, view: str | None = None) -> None:
         call = self.call
-        if not self.online:
+        if not self.online and call is None and self.revoked:
+            self._announcer.say(Status("offline", view="revoked", extra={"revoked": True}))
+        elif not self.online:
             self._announcer.say(call.offline() if call else Status("offline", view=view))
         elif call is None:
             self._announcer.say(Status("idle"))

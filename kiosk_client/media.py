@@ -110,6 +110,7 @@ class LocalMedia:
     audio: MediaStreamTrack
     video: MediaStreamTrack | None  # None: no camera; the call is sound only
     show_remote: Callable[[av.VideoFrame], None] | None = None
+    video_error: str = ""  # why there is no camera, for the self-test's report
 
     def close(self) -> None:
         """Release the devices. Blocks (aiortc joins a MediaPlayer's thread): call it
@@ -166,7 +167,7 @@ class DeviceMedia:
                 raise MediaUnavailable(f"camera {self.video_device} gives no video stream")
         except MediaUnavailable as exc:
             logger.error("%s; the call carries sound only", exc)
-            return LocalMedia(audio=mic.audio, video=None)
+            return LocalMedia(audio=mic.audio, video=None, video_error=str(exc))
         return LocalMedia(audio=mic.audio, video=camera.video)
 
     @staticmethod

@@ -48,8 +48,11 @@ class MediaControl:
         speaker_device: str | None,
         caps: VideoCaps | None = None,
         gather_timeout_s: float = 8.0,
+        before_open: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._send = send
+        # Frees the devices before a call opens them (a running self-test stops).
+        self._before_open = before_open
         self._post = post
         self._source = source
         self._speaker_device = speaker_device  # None: headless, nothing is played
@@ -147,6 +150,8 @@ class MediaControl:
 
     async def _open(self, capture: Capture) -> None:
         try:
+            if self._before_open is not None:
+                await self._before_open()
             await capture.open()
         except MediaUnavailable as exc:  # said again, and reported, when the call needs it
             logger.error("the camera and microphone did not open: %s", exc)
@@ -157,6 +162,8 @@ class MediaControl:
         STUN/TURN servers are not answering: offer host candidates only."""
         if call.capture is None:
             call.capture = Capture(self._source, self._caps)
+        if self._before_open is not None:
+            await self._before_open()
         await call.capture.open()
 
         def on_state(peer: PeerSession, state: str) -> None:

@@ -66,6 +66,9 @@ WORDS: dict[str, Words] = {
     "offline_expired": Words(
         "网络断了，呼叫没有发出", "连上以后请再按按钮", "网络断了，呼叫没有发出，连上以后请再按按钮"
     ),
+    "revoked": Words(
+        "这台设备已停用", "请联系镇里的工作人员", "这台设备已停用，请联系镇里的工作人员"
+    ),
 }
 
 QUEUE_NEXT = "下一位就是您{wait}"
@@ -93,6 +96,8 @@ def screen_state(status: Status) -> str:
             return "connected"
         case "ended":
             return _ended(extra.get("end_reason"), extra.get("call_status"))
+        case "offline" if status.view == "revoked":  # the hub revoked the kiosk's token
+            return "revoked"
         case "offline" if status.view == "in_call":  # only signalling is down
             return "connected"
         case "offline" if status.call_id is not None:

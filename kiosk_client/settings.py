@@ -119,6 +119,16 @@ class KioskSettings(ScreenSettings):
     gather_timeout_s: float = Field(
         default=8.0, gt=0, description="Longest wait for ICE gathering before host-only."
     )
+    heartbeat_interval_s: float = Field(
+        default=30.0, gt=0, description="How often the kiosk tells the hub how it is."
+    )
+    self_test_at: str = Field(
+        default="03:00", pattern=r"^(([01]\d|2[0-3]):[0-5]\d)?$",
+        description="The nightly self-test's local time, HH:MM; empty: at start only.",
+    )  # fmt: skip
+    revoked_retry_s: float = Field(
+        default=600.0, gt=0, description="A revoked token is tried again this often."
+    )
     video_device: str = Field(default="/dev/video0", description="V4L2 camera (media default).")
     audio_device: str = Field(default="default", description="ALSA microphone (media default).")
     speaker_device: str = Field(default="default", description="ALSA output for the operator.")

@@ -38,6 +38,9 @@ class VillagerSide(CallMachine):
             await self._outbox.rate(*rated)
             return
         call = self.call
+        if call is None and self.revoked:
+            logger.warning("button pressed, but this kiosk's token was revoked: no call")
+            return self._publish()
         if call is None:
             call = self._new_call(key=uuid.uuid4().hex)
             logger.info("button pressed: calling the town")

@@ -62,6 +62,7 @@ EXPECTED = {
     "offline_calling": ["呼叫已记下"],
     "offline_in_call": ["恢复通话"],
     "offline_expired": ["没有发出"],
+    "revoked": ["设备已停用"],
 }
 ACCEPTANCE_STATES = ("idle", "calling", "queued", "connected", "ended", "offline")
 

@@ -45,6 +45,7 @@ LOOK: dict[str, tuple[icons.Colour, Icon]] = {
     "offline_calling": (ALARM, icons.with_badge(icons.offline, "handset")),
     "offline_in_call": (ALARM, icons.with_badge(icons.offline, "camera")),
     "offline_expired": (ALARM, icons.with_badge(icons.offline, "cross")),
+    "revoked": (SLATE, lambda s, c, z: icons.cross(s, (236, 96, 96), c, z)),
 }
 VIDEO_STATES = frozenset({"connected", "operator_lost"})
 _BREAK_AFTER = "，。；：？！、）"

@@ -17,7 +17,7 @@ from kiosk_client.screen.voice import prompt_file
 from kiosk_client.status import Status
 
 DEFAULT_SIZE = (1024, 600)
-HOURS = "08:00-18:00"  # an example: the hub does not tell a kiosk its town's hours yet
+HOURS = "08:00-18:00"  # an example of the town's hours, which the hub's welcome carries
 
 # An example status for each screen state, as the controller would say it.
 EXAMPLES: dict[str, Status] = {
@@ -48,6 +48,7 @@ EXAMPLES: dict[str, Status] = {
     "offline_calling": Status("offline", view="calling"),
     "offline_in_call": Status("offline", "c1"),
     "offline_expired": Status("offline", view="expired"),
+    "revoked": Status("offline", view="revoked", extra={"revoked": True}),
 }
 assert list(EXAMPLES) == list(WORDS), "every screen state needs an example"
 
