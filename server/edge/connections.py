@@ -31,20 +31,24 @@ CLOSE_RATE_LIMITED = 4029  # more messages than the rate limit allows
 
 
 class Connection:
+    """One socket. Its writer task runs only while it has messages to send, so an idle
+    kiosk holds no task and no queue: thousands of idle sockets cost little memory."""
+
     def __init__(self, websocket: WebSocket, max_errors_per_10s: int) -> None:
         self.id = secrets.token_hex(8)
         self.websocket = websocket
-        self._outbox: asyncio.Queue[str | None] = asyncio.Queue(OUTBOX_SIZE)
+        self._outbox: deque[str | None] = deque()  # None: close the socket
         self._writer: asyncio.Task[None] | None = None
         self._errors: deque[float] = deque()
         self._max_errors = max_errors_per_10s
         self._close_code = 1000
+        self._started = False
         self.closed = False
         self.last_seen = time.monotonic()  # the last message from the client
         self.handler: Any = None  # this socket's bus handler, set by the hub
 
     def start(self) -> None:
-        self._writer = asyncio.create_task(self._write(), name=f"ws-writer-{self.id}")
+        self._started = True
 
     def send(self, message: BaseModel | dict[str, Any]) -> None:
         """Queue a message; never blocks."""
@@ -54,14 +58,19 @@ class Connection:
             text = message.model_dump_json(exclude_none=True)
         else:
             text = json.dumps(message, ensure_ascii=False)
-        try:
-            self._outbox.put_nowait(text)
-        except asyncio.QueueFull:
+        if len(self._outbox) >= OUTBOX_SIZE:
             log.warning("connection %s is not reading its messages; closing it", self.id)
             self.closed = True
             self._close_code = CLOSE_TRY_AGAIN
-            self._outbox = asyncio.Queue(1)
-            self._outbox.put_nowait(None)
+            self._outbox.clear()
+            self._outbox.append(None)
+        else:
+            self._outbox.append(text)
+        self._wake_writer()
+
+    def _wake_writer(self) -> None:
+        if self._started and (self._writer is None or self._writer.done()):
+            self._writer = asyncio.create_task(self._write(), name=f"ws-writer-{self.id}")
 
     def count_error(self) -> bool:
         """Record a bad message; True when the client has misbehaved too often."""
@@ -72,11 +81,18 @@ class Connection:
         return len(self._errors) > self._max_errors
 
     async def _write(self) -> None:
+        """Send what is queued, then end (the next ``send`` starts another)."""
         try:
-            while (text := await self._outbox.get()) is not None:
+            while self._outbox:
+                text = self._outbox.popleft()
+                if text is None:
+                    break
                 await self.websocket.send_text(text)
+            else:
+                return
         except Exception as exc:  # the socket is gone; the reader side will clean up
             log.debug("writer of %s stopped: %s", self.id, exc)
+        self.closed = True
         await self._close_socket()
 
     async def _close_socket(self) -> None:
@@ -87,16 +103,16 @@ class Connection:
 
     async def close(self, code: int = 1000) -> None:
         """Flush what is queued, then close the socket. Safe to call twice."""
-        if self._writer is None:
+        if not self._started:
             return
-        writer, self._writer = self._writer, None
+        self._started = False
         if not self.closed:
-            self.closed = True
-            self._close_code = code
-            try:
-                self._outbox.put_nowait(None)
-            except asyncio.QueueFull:
-                writer.cancel()
+            self.closed, self._close_code = True, code
+        if not self._outbox or self._outbox[-1] is not None:
+            self._outbox.append(None)
+        writer = self._writer
+        if writer is None or writer.done():
+            writer = self._writer = asyncio.create_task(self._write(), name=f"ws-close-{self.id}")
         try:
             await asyncio.wait_for(writer, timeout=2)
         except TimeoutError:

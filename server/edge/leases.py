@@ -44,10 +44,17 @@ class LeaseKeeper:
         self._task = asyncio.create_task(self._run(), name="lease-keeper")
 
     async def kiosk_connected(self, conn: KioskConn) -> None:
-        await self.redis.zadd(keys.kiosk_conns(conn.kiosk.id), {conn.id: now_ms() + LEASE_MS})
+        until = now_ms() + LEASE_MS
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(keys.kiosk_conns(conn.kiosk.id), {conn.id: until})
+            pipe.zadd(keys.LEASES, {keys.lease("k", conn.kiosk.id, conn.id): until})
+            await pipe.execute()
 
     async def kiosk_disconnected(self, conn: KioskConn) -> None:
-        await self.redis.zrem(keys.kiosk_conns(conn.kiosk.id), conn.id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zrem(keys.kiosk_conns(conn.kiosk.id), conn.id)
+            pipe.zrem(keys.LEASES, keys.lease("k", conn.kiosk.id, conn.id))
+            await pipe.execute()
 
     async def _run(self) -> None:
         while True:
@@ -70,10 +77,16 @@ class LeaseKeeper:
                     consoles.setdefault(conn.operator.username, []).append(conn.id)
         await self.presence.renew(consoles)
         until = now_ms() + LEASE_MS
+        everyone: dict[str, float] = {}
         async with self.redis.pipeline(transaction=False) as pipe:
             for kiosk_id, kiosk_conns in sockets.kiosks.items():
                 if kiosk_conns:
                     pipe.zadd(keys.kiosk_conns(kiosk_id), {c.id: until for c in kiosk_conns})
+                    everyone.update({keys.lease("k", kiosk_id, c.id): until for c in kiosk_conns})
+            for username, conn_ids in consoles.items():
+                everyone.update({keys.lease("o", username, c): until for c in conn_ids})
+            if everyone:
+                pipe.zadd(keys.LEASES, everyone)  # one command for all of this hub's
             await pipe.execute()
         self._renewals += 1
         if self._renewals % REVALIDATE_EVERY == 0:

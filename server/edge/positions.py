@@ -11,13 +11,15 @@ import asyncio
 import logging
 from typing import Any
 
+from server.accounts.towns import TownSettings
 from server.edge.sockets import Sockets
-from server.queue.lifecycle import CallQueue
-from server.store import keys
+from server.queue.lifecycle import CallQueue, wait_estimate
+from server.store import keys, scripts
 from server.store.bus import Bus
 from yijian import protocol as p
 
 log = logging.getLogger(__name__)
+DEFAULT_MAX_WAIT_S = TownSettings.model_fields["max_wait_s"].default
 
 
 class Positions:
@@ -28,6 +30,7 @@ class Positions:
         self._town_handlers: dict[str, Any] = {}
         self._refreshing: dict[str, asyncio.Task[None]] = {}
         self._refresh_again: set[str] = set()
+        self._places = queue.redis.register_script(scripts.PLACES)
 
     async def close(self) -> None:
         tasks = list(self._refreshing.values())
@@ -60,18 +63,22 @@ class Positions:
                 return
 
     async def _refresh_positions(self, town_id: str) -> None:
-        """Tell this hub's queued kiosks of the town their place, when it improved."""
-        calls = self.queue.calls
-        for kiosk_id, conns in list(self.sockets.kiosks.items()):
-            waiting = [c for c in conns if c.position is not None and c.kiosk.town_id == town_id]
-            if not waiting:
-                continue
-            call = await calls.live_call_of_kiosk(kiosk_id)
-            position = await calls.position(call) if call and call.status == "queued" else None
-            for conn in waiting:
-                if call is not None and position is not None and position < (conn.position or 0):
-                    conn.position = position
-                    wait = await self.queue.estimate(call, position)
-                    conn.send(
-                        p.QueuePosition(call_id=call.id, position=position, estimated_wait_s=wait)
-                    )
+        """Tell this hub's queued kiosks of the town their place, when it improved: one
+        script reads every place at once (``scripts.PLACES``)."""
+        waiting = [c for conns in self.sockets.kiosks.values() for c in conns
+                   if c.position is not None and c.kiosk.town_id == town_id]  # fmt: skip
+        if not waiting:
+            return
+        kiosk_ids = sorted({c.kiosk.id for c in waiting})
+        answers, max_wait, call_ids, places = await self._places(
+            keys=[keys.town_queue(town_id), keys.town_answers(town_id), keys.town(town_id)],
+            args=[DEFAULT_MAX_WAIT_S, *kiosk_ids],
+        )
+        found = dict(zip(kiosk_ids, zip(call_ids, places, strict=True), strict=True))
+        recent = [int(a) for a in answers]
+        for conn in waiting:
+            call_id, place = found[conn.kiosk.id]
+            if call_id and 0 < place < (conn.position or 0):
+                conn.position = place
+                wait = wait_estimate(recent, place, float(max_wait))
+                conn.send(p.QueuePosition(call_id=call_id, position=place, estimated_wait_s=wait))

@@ -99,7 +99,8 @@ class PresenceStore:
             pipe.zremrangebyscore(keys.operator_conns(username), "-inf", now)
             pipe.zcard(keys.operator_conns(username))
             pipe.zadd(keys.operator_conns(username), {conn_id: now + LEASE_MS})
-            _, others, _ = await pipe.execute()
+            pipe.zadd(keys.LEASES, {keys.lease("o", username, conn_id): now + LEASE_MS})
+            _, others, _, _ = await pipe.execute()
         if others == 0:
             await self.redis.hset(
                 keys.presence(username), mapping={"availability": "away", "ringing": ""}
@@ -111,8 +112,9 @@ class PresenceStore:
         now = now_ms()
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.zrem(keys.operator_conns(username), conn_id)
+            pipe.zrem(keys.LEASES, keys.lease("o", username, conn_id))
             pipe.zcount(keys.operator_conns(username), now, "+inf")
-            _, left = await pipe.execute()
+            _, _, left = await pipe.execute()
         return bool(left == 0)
 
     async def renew(self, leases: dict[str, list[str]]) -> None:

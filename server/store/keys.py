@@ -24,8 +24,19 @@ GRACE = PREFIX + "grace"
 # maximum waits, overflow, wrap-up, grace, media). Whichever hub removes an entry
 # first handles it (server.queue.timers).
 TIMERS = PREFIX + "timers"
-# zset call_id -> created (ms): calls that are queued or connected, for the reaper.
+# zset call_id -> created (ms): calls that are queued or connected.
 LIVE_CALLS = PREFIX + "live"
+# zset "k|kiosk_id|conn_id" or "o|username|conn_id" -> lease expiry (ms): every
+# socket's lease, beside its owner's own set (kiosk_conns, operator_conns), so the
+# reaper finds the lapsed ones (a hub that died, a socket gone silent) in one range
+# read, in proportion to what lapsed. Written with the owner's set; removed by the
+# socket's close or by the reaper once it has handled the lapse.
+LEASES = PREFIX + "leases"
+
+
+def lease(side: str, owner: str, conn_id: str) -> str:
+    """A member of LEASES: side "k" (kiosk) or "o" (operator)."""
+    return f"{side}|{owner}|{conn_id}"
 # set of town ids that have live calls: the periodic dispatch visits these.
 ACTIVE_TOWNS = PREFIX + "active_towns"
 

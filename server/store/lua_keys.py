@@ -25,6 +25,7 @@ local function k_town_ops(t) return {_lua(keys.town_operators, "t")} end
 local function k_presence(u) return {_lua(keys.presence, "u")} end
 local function k_op_conns(u) return {_lua(keys.operator_conns, "u")} end
 local function k_op_live(u) return {_lua(keys.operator_live, "u")} end
+local function k_kiosk_live(k) return {_lua(keys.kiosk_live, "k")} end
 local function k_call(c) return {_lua(keys.call, "c")} end
 local function k_events(c) return {_lua(keys.call_events, "c")} end
 local function k_offered(c) return {_lua(keys.call_offered, "c")} end

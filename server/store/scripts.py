@@ -228,3 +228,22 @@ local envelope = '{"id":"' .. id .. '","prev":"' .. prev .. '","m":' .. ARGV[2] 
 redis.call('PUBLISH', ARGV[1], envelope)
 return id
 """
+
+
+# KEYS: town queue, town answers, town; ARGV: max_wait_s default, kiosk ids...
+# -> {recent answer times, max_wait_s, call id or '' per kiosk, place or 0 per kiosk}:
+# the places of one hub's waiting kiosks, in one step however many they are.
+PLACES = (
+    LUA_KEYS
+    + """
+local ids, places = {}, {}
+for i = 2, #ARGV do
+  local call = redis.call('GET', k_kiosk_live(ARGV[i])) or ''
+  local rank = call ~= '' and redis.call('ZRANK', KEYS[1], call) or false
+  ids[#ids + 1] = call
+  places[#places + 1] = rank and rank + 1 or 0
+end
+local max_wait = redis.call('HGET', KEYS[3], 'max_wait_s') or ARGV[1]
+return {redis.call('LRANGE', KEYS[2], 0, 9), max_wait, ids, places}
+"""
+)
