@@ -12,6 +12,10 @@ from __future__ import annotations
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
+from server.forwarded import client_address, is_https
+
+__all__ = ["add_security_headers", "client_address", "is_https"]
+
 CSP = "; ".join((
     "default-src 'self'",
     "script-src 'self'",
@@ -25,30 +29,6 @@ CSP = "; ".join((
     "frame-ancestors 'none'",
 ))  # fmt: skip
 HSTS = "max-age=31536000; includeSubDomains"
-
-
-def _from_trusted_proxy(conn: HTTPConnection, trusted: list[str]) -> bool:
-    return conn.client is not None and conn.client.host in trusted
-
-
-def is_https(conn: HTTPConnection, trusted: list[str]) -> bool:
-    if conn.url.scheme in ("https", "wss"):
-        return True
-    if _from_trusted_proxy(conn, trusted):
-        forwarded = conn.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
-        return forwarded == "https"
-    return False
-
-
-def client_address(conn: HTTPConnection, trusted: list[str]) -> str:
-    """The client's address: the connection's own, or, from a trusted proxy, the last
-    address the proxy added to ``X-Forwarded-For``."""
-    own = conn.client.host if conn.client is not None else ""
-    if _from_trusted_proxy(conn, trusted):
-        hops = [h.strip() for h in conn.headers.get("x-forwarded-for", "").split(",") if h.strip()]
-        if hops:
-            return hops[-1]
-    return own
 
 
 def add_security_headers(conn: HTTPConnection, response: Response, trusted: list[str]) -> None:

@@ -28,7 +28,9 @@ from server.edge.connections import (
     OperatorConn,
     TokenBucket,
 )
+from server.edge.one_socket import OneSocket
 from server.errors import Forbidden, Unauthorized, YijianError, error_body, retry_after
+from server.forwarded import client_address
 from server.settings import HubSettings
 from server.store.redis_conn import REDIS_UNAVAILABLE
 from yijian import protocol as p
@@ -69,6 +71,8 @@ async def kiosk_socket(websocket: WebSocket) -> None:
             raise Unauthorized("send the kiosk token as 'Authorization: Bearer TOKEN'",
                                code="bad_token")  # fmt: skip
         kiosk = await accounts.authenticate_kiosk(kiosk_id, token)
+        one = OneSocket(kiosks.sockets, state.redis)  # one token, one socket
+        await one.admit(kiosk, client_address(websocket, settings.trusted_proxies))
     except YijianError as exc:
         return await deny(websocket, exc)
     await websocket.accept()

@@ -342,24 +342,12 @@ def fleet_offline(town_id: str) -> str:
     return f"{PREFIX}town:{town_id}:fleet:offline"
 
 
-# --- security: one socket per kiosk token, and the towns' security alerts ------------
-# Owned by server.edge.one_socket (docs/security.md).
-
-# How long a kiosk's open times are kept after its last connection: they are read only
-# for sockets whose lease is live, so a leftover of a dead hub does no harm.
-KIOSK_OPENED_TTL_S = 86_400
-
-
-def kiosk_opened(kiosk_id: str) -> str:
-    """hash conn_id -> opened (ms): when each socket of the kiosk was opened, so a hub
-    can tell a live second connection on another hub from a half-open old one. Written
-    when a kiosk's socket is accepted, its field removed when it closes; expires
-    ``KIOSK_OPENED_TTL_S`` after the last opening."""
-    return f"{PREFIX}kiosk:{kiosk_id}:opened"
+# --- security: the towns' security alerts (server.edge.one_socket) -------------------
 
 
 def security_alerts(town_id: str) -> str:
     """stream of {at (ms), alert (JSON: kind, kiosk_id, address, detail)}: the town's
-    security alerts (``kiosk_already_connected``, ``kiosk_connected_twice``), for the
-    fleet view. Appended by server.edge.one_socket; about the newest 1000 kept."""
+    security alerts (``kiosk_already_connected``: a second connection with one kiosk's
+    token refused; ``kiosk_connected_twice``: let in while another hub holds one), for
+    the fleet view. Appended by server.edge.one_socket; about the newest 1000 kept."""
     return f"{PREFIX}town:{town_id}:security:alerts"

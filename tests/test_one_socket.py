@@ -1,0 +1,66 @@
+"""One kiosk token, one socket: a second connection while the first is alive is
+refused (409) and raises an alert; a kiosk whose old socket went silent (a half-open
+link) gets back in, and the old socket is closed (docs/security.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+import websockets
+
+from server.edge.one_socket import CLOSE_REPLACED, LIVE_S
+from server.store import keys
+from tests.support import TIMEOUT, WsClient
+from tests.test_cut_off import closed_with
+
+
+async def connect(hub, token: str) -> WsClient:
+    # no keepalive: a kiosk's own pings are WebSocket frames the hub's code never sees
+    client = await WsClient.connect(
+        hub.ws_base + "/ws/kiosk", {"Authorization": f"Bearer {token}"}, keepalive=False
+    )
+    await client.recv_type("welcome")
+    return client
+
+
+async def test_the_same_token_twice_at_once_is_refused_and_raises_an_alert(
+    hub, make_town, redis, ws_clients
+):
+    town = await make_town(kiosks=1, operators=0)
+    token = next(iter(town.kiosks.values()))
+    first = await connect(hub, token)
+    ws_clients.append(first)
+
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await websockets.connect(
+            hub.ws_base + "/ws/kiosk",
+            open_timeout=TIMEOUT,
+            additional_headers={"Authorization": f"Bearer {token}"},
+        )
+    await first.send({"type": "ping", "ref": "still-here"})
+    pong = await first.recv_type("pong")
+    alerts = await redis.xrange(keys.security_alerts(town.id))
+
+    body = json.loads(refused.value.response.body)
+    assert refused.value.response.status_code == 409
+    assert body["error"]["code"] == "kiosk_already_connected" and pong["ref"] == "still-here"
+    assert [json.loads(a["alert"])["kind"] for _, a in alerts] == ["kiosk_already_connected"]
+    assert token not in str(alerts)
+
+
+async def test_a_kiosk_whose_old_socket_went_silent_gets_back_in(hub, make_town, ws_clients):
+    town = await make_town(kiosks=1, operators=0)
+    token = next(iter(town.kiosks.values()))
+    old = await connect(hub, token)  # its link goes half-open: it never speaks again
+    ws_clients.append(old)
+    await asyncio.sleep(LIVE_S + 0.5)  # the rule's own window, not a guess
+
+    again = await connect(hub, token)
+    ws_clients.append(again)
+    old_code = await closed_with(old)
+    await again.send({"type": "ping", "ref": "back"})
+    pong = await again.recv_type("pong")
+
+    assert old_code == CLOSE_REPLACED and pong["ref"] == "back"
