@@ -23,6 +23,10 @@ class HubSettings(BaseSettings):
     data_dir: Path = Path("data")
     # An external Redis; when unset the hub runs the embedded one under data_dir.
     redis_url: str | None = None
+    # The address people open the console at (scheme://host[:port]), e.g.
+    # https://yijian.example.gov.cn: its Origin is allowed on the sockets, and an
+    # https one makes the session cookie Secure. `yijian serve` needs it.
+    public_origin: str | None = Field(default=None, pattern=r"^https?://[^/?#\s]+$")
     # STUN/TURN servers handed to kiosks and consoles, as a JSON list of
     # {"urls": ..., "username": ..., "credential": ...}. Empty on a LAN.
     ice_servers: list[IceServer] = Field(default_factory=list)

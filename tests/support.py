@@ -56,7 +56,8 @@ class HubProcess:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / f"hub-{self.port}.log"
-        self.env = {**os.environ, **(env or {})}
+        # `serve` is production: it needs the address people reach it at
+        self.env = {**os.environ, "YIJIAN_PUBLIC_ORIGIN": self.base, **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None
         self.own_redis: Any = None  # an EmbeddedRedis of its own, when it has one
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import socket
 import subprocess
@@ -89,6 +90,7 @@ def test_stopping_the_hub_stops_its_embedded_redis_and_keeps_the_data(tmp_path, 
     hub = subprocess.Popen(
         yijian_cmd("serve", "--port", str(port), "--data-dir", str(data)),
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
+        env={**os.environ, "YIJIAN_PUBLIC_ORIGIN": f"http://127.0.0.1:{port}"},
     )  # fmt: skip
     try:
         deadline = time.monotonic() + TIMEOUT

@@ -9,6 +9,7 @@ A plain kill (SIGTERM) of the tool stops the hub and Redis too, not only the too
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import socket
@@ -58,6 +59,7 @@ class Stage:
                 [sys.executable, "-m", "yijian.cli", "serve", "--host", "127.0.0.1",
                  "--port", str(port), "--redis-url", self.redis_url],
                 stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+                env={**os.environ, "YIJIAN_PUBLIC_ORIGIN": base},
             )  # fmt: skip
         deadline = time.monotonic() + HUB_START_S
         while time.monotonic() < deadline:

@@ -120,6 +120,20 @@ def _port_free(host: str, port: int) -> str | None:
     return None
 
 
+async def _not_for_production(url: str, settings: Any) -> str | None:
+    """Why ``serve`` (production) must not start, in one line; None when it may."""
+    from server.accounts.demo import DEMO_OPERATOR, demo_login_works
+
+    if not settings.public_origin:
+        return ("set YIJIAN_PUBLIC_ORIGIN to the console's address (e.g. "
+                "https://yijian.example.gov.cn); `yijian demo` runs without it")  # fmt: skip
+    if await demo_login_works(url):
+        return (f"the demo operator {DEMO_OPERATOR[0]!r} still has the demo password; "
+                f"change it (yijian admin operator passwd {DEMO_OPERATOR[0]}) or disable it "
+                "before serving for real, or run `yijian demo`")  # fmt: skip
+    return None
+
+
 def _serve(args: argparse.Namespace, demo: bool) -> int:
     import uvicorn
 
@@ -135,6 +149,8 @@ def _serve(args: argparse.Namespace, demo: bool) -> int:
         await (await connect(url)).aclose()  # fail here, in one line, not in uvicorn's startup
         if demo:
             await seed_demo(url, settings)
+        elif problem := await _not_for_production(url, settings):
+            return _fail(problem)
         config = uvicorn.Config(
             create_app(settings, url), host=settings.host, port=settings.port,
             ws_per_message_deflate=False,  # doubles memory per socket for little gain on JSON

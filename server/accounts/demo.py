@@ -1,10 +1,13 @@
 """Demo data for a first look: one town, one kiosk, one operator. Seeded only into an
-empty Redis, and only by ``yijian demo`` (which ``make run`` uses), never by ``serve``."""
+empty Redis, and only by ``yijian demo`` (which ``make run`` uses), never by ``serve``;
+and ``serve`` (production) refuses to start while the demo's published login works."""
 
 from __future__ import annotations
 
+from server.accounts import passwords
 from server.accounts.accounts import Accounts
 from server.settings import HubSettings
+from server.store import keys
 from server.store.redis_conn import connect
 
 DEMO_TOWN = ("shengtang", "圣堂镇")
@@ -36,5 +39,18 @@ async def seed_demo(url: str, settings: HubSettings) -> None:
                   f"{base} --kiosk-id {DEMO_KIOSK[0]} --token $(cat {token_file}) "
                   "--media test --button stdin")  # fmt: skip
         print(flush=True)
+    finally:
+        await redis.aclose()
+
+
+async def demo_login_works(url: str) -> bool:
+    """Whether the demo operator still signs in with the password this file publishes."""
+    redis = await connect(url)
+    try:
+        stored, disabled = await redis.hmget(keys.operator(DEMO_OPERATOR[0]),
+                                             ["password_hash", "disabled"])  # fmt: skip
+        if stored is None or disabled == "1":
+            return False
+        return await passwords.verify(stored, DEMO_OPERATOR[1])
     finally:
         await redis.aclose()

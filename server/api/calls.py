@@ -57,7 +57,8 @@ async def login(body: LoginBody, request: Request, accounts: AccountsDep) -> JSO
     await accounts.logout(request.cookies.get(SESSION_COOKIE))
     town = await accounts.town(operator.town_id)
     response = JSONResponse(operator_json(operator, town.name))
-    secure = settings.cookie_secure or is_https(request, settings.trusted_proxies)
+    secure = (settings.cookie_secure or is_https(request, settings.trusted_proxies)
+              or (settings.public_origin or "").startswith("https://"))  # fmt: skip
     response.set_cookie(
         SESSION_COOKIE, token, max_age=accounts.session_ttl_s, httponly=True,
         samesite="strict", secure=secure, path="/",

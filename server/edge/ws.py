@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 
-def origin_allowed(websocket: WebSocket, extra: list[str]) -> bool:
+def origin_allowed(websocket: WebSocket, extra: list[str | None]) -> bool:
     """A browser always sends Origin; it must be the hub itself or a configured one."""
     origin = websocket.headers.get("origin")
     if origin is None:
@@ -84,7 +84,7 @@ async def kiosk_socket(websocket: WebSocket) -> None:
 async def operator_socket(websocket: WebSocket) -> None:
     state = websocket.app.state
     settings, accounts, consoles = state.settings, state.accounts, state.consoles
-    if not origin_allowed(websocket, settings.allowed_origins):
+    if not origin_allowed(websocket, [*settings.allowed_origins, settings.public_origin]):
         return await deny(websocket, Forbidden("origin not allowed", code="bad_origin"))
     cookie = websocket.cookies.get(SESSION_COOKIE)
     try:
