@@ -171,13 +171,13 @@ class CallQueue:
         """The console holding the call is gone: start the operator's grace, tell the kiosk."""
         settings = await self.towns.settings(call.town_id)
         due = now_ms() + int(settings.grace_s * 1000)
-        if await self.redis.zadd(keys.TIMERS, {f"grace_op|{call.id}": due}, nx=True):
+        if await self.timers.set_first(due, "grace_op", call.id):
             lost = p.OperatorLost(call_id=call.id, grace_s=settings.grace_s)
             await self.deliver.to_kiosk(call.kiosk_id, lost)
 
     async def operator_returned(self, call: CallRecord, conn_id: str) -> None:
         """A console of the call's operator (re)joined: it carries the call from now."""
-        came_back = await self.redis.zrem(keys.TIMERS, f"grace_op|{call.id}")
+        came_back = await self.timers.cancel("grace_op", call.id)
         await self.calls.set_operator_conn(call.id, conn_id)
         if came_back:
             await self.deliver.to_kiosk(call.kiosk_id, p.OperatorBack(call_id=call.id))
@@ -209,7 +209,7 @@ class CallQueue:
         elif state in ("failed", "closed"):
             settings = await self.towns.settings(call.town_id)
             due = now_ms() + int(settings.media_grace_s * 1000)
-            await self.redis.zadd(keys.TIMERS, {f"media|{call.id}": due}, nx=True)
+            await self.timers.set_first(due, "media", call.id)
             # The kiosk offers, so the kiosk must build anew; only for the console that
             # holds the call (an older tab of the operator's reports its loss, not ours).
             if by != "kiosk" and conn_id is not None and conn_id == call.operator_conn:

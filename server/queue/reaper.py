@@ -56,7 +56,7 @@ class Reaper:
             if call is not None and call.status == "queued":
                 settings = await queue.towns.settings(call.town_id)
                 due = now + int(settings.grace_s * 1000)
-                await redis.zadd(keys.TIMERS, {f"grace_kiosk|{call.id}": due}, nx=True)
+                await queue.timers.set_first(due, "grace_kiosk", call.id)
         elif side == "o":
             if (await queue.presence.get(owner)).alive:
                 return

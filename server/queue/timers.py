@@ -1,6 +1,9 @@
 """Deadlines of the call queue, shared by every hub through one Redis sorted set.
 
-A timer is a member ``kind|arg|arg...`` scored by its due time in milliseconds.
+A timer is a member ``kind|arg|arg...`` scored by its due time in milliseconds, built
+by ``member`` here (the scripts that set or clear a call's own deadlines in the same
+step as the call's change write the same layout: ``maxwait|ID``, ``overflow|ID|TOWN``,
+``callback|ID``, ``ring|TOWN|ID|USER``).
 Setting it again moves it; cancelling removes it. When it falls due, one hub claims
 it (``scripts.CLAIM_TIMERS``: one atomic step pushes it to a lease ``LEASE_MS``
 ahead, so no other hub sees it due), runs it, and then removes it. A hub killed
@@ -48,8 +51,13 @@ class Timers:
     async def set_in(self, seconds: float, kind: str, *args: str) -> None:
         await self.set(now_ms() + int(seconds * 1000), kind, *args)
 
-    async def cancel(self, kind: str, *args: str) -> None:
-        await self.redis.zrem(keys.TIMERS, member(kind, *args))
+    async def set_first(self, at_ms: int, kind: str, *args: str) -> bool:
+        """Set it unless it is set already (a clock that must not restart); True if set."""
+        return bool(await self.redis.zadd(keys.TIMERS, {member(kind, *args): at_ms}, nx=True))
+
+    async def cancel(self, kind: str, *args: str) -> bool:
+        """Remove it; True if it was there."""
+        return bool(await self.redis.zrem(keys.TIMERS, member(kind, *args)))
 
     async def claim_due(self, at_ms: int | None = None) -> list[Claimed]:
         """Take the timers due now that no other hub took first; call ``done`` on each

@@ -73,16 +73,6 @@ def town_answers(town_id: str) -> str:
     return f"{PREFIX}town:{town_id}:answers"
 
 
-def dispatch_lock(town_id: str) -> str:
-    """string: the hub dispatching the town's rings right now; expires in seconds."""
-    return f"{PREFIX}town:{town_id}:dispatch"
-
-
-def dispatch_again(town_id: str) -> str:
-    """string: set when a dispatch was asked for while another ran; expires in seconds."""
-    return f"{PREFIX}town:{town_id}:dispatch:again"
-
-
 def kiosk(kiosk_id: str) -> str:
     """hash: town, name, village, token_hash (HMAC-SHA-256 under TOKEN_KEY; an older
     argon2id hash is upgraded at the next handshake), epoch (bumped by every rotation

@@ -187,33 +187,6 @@ end
 return 0
 """
 
-# KEYS: lock    ARGV: token
-# A town's dispatch lock. KEYS: lock, again; ARGV: token, ttl_ms. Taking the lock and
-# asking its holder to run once more are one step, and so are the holder's "anything
-# more?" and its release: a request can never fall between the two (a lost wakeup).
-DISPATCH_ENTER = """
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
-redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
-return 0
-"""
-
-# 1: asked again while running, the lock is kept (and extended) for one more pass;
-# 0: released; -1: the lock was no longer ours (it expired), nothing done.
-DISPATCH_LEAVE = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-if redis.call('DEL', KEYS[2]) == 1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-redis.call('DEL', KEYS[1])
-return 0
-"""
-
-RELEASE_LOCK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
 
 # KEYS: the channel's inbox stream; ARGV: channel, message JSON, maxlen, ttl_s
 # -> the new entry's id. Published as {"id", "prev", "m"}: ``prev`` lets a receiver
@@ -247,3 +220,11 @@ local max_wait = redis.call('HGET', KEYS[3], 'max_wait_s') or ARGV[1]
 return {redis.call('LRANGE', KEYS[2], 0, 9), max_wait, ids, places}
 """
 )
+
+
+# KEYS: a lock; ARGV: the holder's token. Releases the lock only if it is still ours
+# (it may have expired and been taken by another hub meanwhile).
+RELEASE_LOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""

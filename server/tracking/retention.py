@@ -24,7 +24,7 @@ import redis.asyncio as aioredis
 
 from server.clock import now_ms
 from server.queue.records import LIVE, CallRecord
-from server.store import keys
+from server.store import keys, scripts
 from server.store.index_scan import id_bound
 from server.tracking import text_index
 from server.tracking.request_model import RequestRecord, index_keys
@@ -54,6 +54,7 @@ class Retention:
         # crash left uncounted over the last CATCH_UP_MS.
         self.catch_up = catch_up
         self._task: asyncio.Task[None] | None = None
+        self._release = redis.register_script(scripts.RELEASE_LOCK)
 
     async def start(self) -> None:
         if self._task is None:
@@ -79,9 +80,8 @@ class Retention:
                                  swept.requests, swept.calls)  # fmt: skip
             except Exception:
                 log.exception("the retention sweep failed; trying again later")
-            finally:
-                if await self.redis.get(keys.RETENTION_LOCK) == token:
-                    await self.redis.delete(keys.RETENTION_LOCK)
+            finally:  # ours only: compare and delete in one step
+                await self._release(keys=[keys.RETENTION_LOCK], args=[token])
             await asyncio.sleep(self.interval_s)
 
     async def _catch_up(self, catch_up: Callable[[int], Awaitable[int]]) -> None:
