@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 import web_console
 from server.api import calls, fleet, presence, reports, staff, town_settings, tracked
@@ -50,6 +51,13 @@ def create_app(settings: HubSettings, redis_url: str) -> FastAPI:
     @app.exception_handler(YijianError)
     async def domain_error(_request: Request, exc: YijianError) -> JSONResponse:
         return JSONResponse(error_body(exc), status_code=exc.status, headers=retry_after(exc))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        """Starlette's own refusals (a body it cannot parse, an unknown route, a wrong
+        method) in the same shape as every other error."""
+        body = {"error": {"code": f"http_{exc.status_code}", "message": str(exc.detail)}}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_body(_request: Request, exc: RequestValidationError) -> JSONResponse:
