@@ -8,6 +8,7 @@ import { AvailabilitySwitch } from "./availability.js";
 import { CallMedia } from "./call.js";
 import { Desk } from "./desk.js";
 import { $, closeDialogs } from "./dom.js";
+import { FleetPanel } from "./fleet.js";
 import { applyI18n, getLang, onLangChange, setLang, t } from "./i18n.js";
 import { initLogin, showLoginForm } from "./login.js";
 import { Presence } from "./presence.js";
@@ -170,6 +171,9 @@ const townDesk = new TownDesk({
   onMaxMissed: (n) => presence.setMaxMissed(n),
 });
 
+// 设备: the town's kiosks, polled while the tab shows (fleet.js).
+const fleet = new FleetPanel({ view: $("fleet-view"), tab: $("tab-fleet"), openCall: (id) => log.openDetail(id) });
+
 // --- header -----------------------------------------------------------------------
 
 function setOperator(info) {
@@ -189,8 +193,11 @@ for (const btn of document.querySelectorAll(".lang-switch button")) {
 }
 
 const tabs = new Tabs({
-  // 值班情况's fallback asks the hub only while it shows
-  onShow: (name) => townDesk.setVisible(name === "desk"),
+  // 值班情况's fallback and the fleet's polling ask the hub only while they show
+  onShow: (name) => {
+    townDesk.setVisible(name === "desk");
+    fleet.setVisible(name === "fleet");
+  },
   onClick: (name) => review.shown(name),
 });
 const showTab = (name) => tabs.show(name);
@@ -211,6 +218,7 @@ async function signedIn(info) {
   $("login-view").hidden = true;
   for (const id of ["tabs", "availability", "logout"]) $(id).hidden = false;
   townDesk.signedIn(info);
+  fleet.setOperator(info);
   desk.setAvailability("away");
   availSwitch.render();
   showTab("desk");
@@ -233,6 +241,7 @@ function signedOut() {
   desk.signedOut();
   presence.clear();
   townDesk.signedOut();
+  fleet.setOperator(null);
   desk.setAvailability("away");
   requests.reset();
   review.signedOut();
@@ -266,12 +275,14 @@ onLangChange(() => {
   requests.render();
   review.render();
   townDesk.render();
+  fleet.render();
 });
 
 setInterval(() => {
   desk.tick();
   presence.tick();
   townDesk.tick();
+  fleet.tick();
   if (tabs.current === "log") log.tick();
 }, 1000);
 

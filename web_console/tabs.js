@@ -1,4 +1,4 @@
-// The tabs: which of the four views shows, and the tab buttons that switch them.
+// The tabs: which of the five views shows, and the tab buttons that switch them.
 
 import { $ } from "./dom.js";
 
@@ -7,6 +7,7 @@ export const VIEWS = {
   log: "log-view",
   requests: "requests-view",
   dashboard: "dashboard-view",
+  fleet: "fleet-view",
 };
 
 export class Tabs {
