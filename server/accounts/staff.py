@@ -27,17 +27,6 @@ class Staff:
         self.accounts = accounts
         self.redis = accounts.redis
 
-    async def kiosks(self, town_id: str | None = None) -> list[dict[str, Any]]:
-        """The kiosks of a town (or of every town), without their tokens."""
-        found = []
-        for kiosk_id in sorted(await self.redis.smembers(keys.KIOSKS)):
-            data = await self.redis.hgetall(keys.kiosk(kiosk_id))
-            if data and (town_id is None or data.get("town") == town_id):
-                found.append({"id": kiosk_id, "town_id": data["town"], "name": data["name"],
-                              "village": data.get("village", ""),
-                              "revoked": data.get("revoked") == "1"})  # fmt: skip
-        return found
-
     async def list(self, town_id: str | None = None) -> list[dict[str, Any]]:
         """The operators of a town (or of every town), without any secret."""
         names = (
