@@ -26,10 +26,12 @@ ORIGIN = "https://yijian.example.gov.cn"
 
 
 def serve(redis_url: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """`yijian serve` that is expected to refuse: it ends by itself."""
+    """`yijian serve` on an address other machines could reach (127.0.0.2 stands in
+    for one: not the machine's own 127.0.0.1), expected to refuse: it ends by itself."""
     base = {k: v for k, v in os.environ.items() if k != "YIJIAN_PUBLIC_ORIGIN"}
+    where = ["--host", "127.0.0.2", "--port", str(free_port()), "--redis-url", redis_url]
     return subprocess.run(
-        yijian_cmd("serve", "--port", str(free_port()), "--redis-url", redis_url),
+        yijian_cmd("serve", *where),
         env={**base, **env}, capture_output=True, text=True, timeout=TIMEOUT * 2, cwd=ROOT,
     )  # fmt: skip
 
@@ -107,3 +109,18 @@ async def test_an_https_public_origin_makes_the_cookie_secure_and_opens_the_sock
 
     assert "secure" in login.headers["set-cookie"].lower()
     assert '"welcome"' in str(welcome)
+
+
+async def test_serve_on_the_machines_own_address_needs_no_public_origin(fresh_redis, artifacts):
+    """`yijian serve --host 127.0.0.1` is reachable from this machine only: its own
+    address is its public origin, and it starts as the README's recipe says."""
+    env = {k: v for k, v in os.environ.items() if k != "YIJIAN_PUBLIC_ORIGIN"}
+    hub = HubProcess(fresh_redis.url, artifacts)
+    hub.env = env
+    hub.start()
+    try:
+        async with httpx.AsyncClient(base_url=hub.base, timeout=TIMEOUT) as client:
+            health = await client.get("/healthz")
+    finally:
+        hub.stop()
+    assert health.status_code == 200

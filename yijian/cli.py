@@ -120,10 +120,16 @@ def _port_free(host: str, port: int) -> str | None:
     return None
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 async def _not_for_production(url: str, settings: Any) -> str | None:
     """Why ``serve`` (production) must not start, in one line; None when it may."""
     from server.accounts.demo import DEMO_OPERATOR, demo_login_works
 
+    if not settings.public_origin and settings.host in LOOPBACK:
+        # reachable from this machine only: its own address is its public origin
+        settings.public_origin = f"http://{settings.host}:{settings.port}"
     if not settings.public_origin:
         return ("set YIJIAN_PUBLIC_ORIGIN to the console's address (e.g. "
                 "https://yijian.example.gov.cn); `yijian demo` runs without it")  # fmt: skip

@@ -102,8 +102,7 @@ class CallStore:
             )  # fmt: skip
         if outcome == "busy":
             raise BadState(f"you are already in call {call_id}", code="operator_busy")
-        flat = result[2]
-        call = CallRecord.from_hash(dict(zip(flat[::2], flat[1::2], strict=True)))
+        call = _record(result[2])
         return Placed(call, outcome == "new", result[3] or None, [int(a) for a in result[4]])
 
     async def get(self, call_id: str) -> CallRecord:
@@ -150,7 +149,7 @@ class CallStore:
         )  # fmt: skip
         match result[0]:
             case "ok":
-                return await self._told(self.on_answered, call_id)
+                return await self._told(self.on_answered, _record(result[1]))
             case "taken" if result[1] == "connected":
                 raise CallTaken(f"call {call_id} was answered by {result[2]}")
             case "taken":
@@ -162,10 +161,12 @@ class CallStore:
     async def end(
         self, call_id: str, *, reason: str, by: str,
         if_queued: str = "abandoned", if_connected: str = "completed",
+        known: CallRecord | None = None,
     ) -> CallRecord | None:  # fmt: skip
-        """End a live call; None when it had already ended."""
+        """End a live call; None when it had already ended. ``known``: the caller's
+        fresh copy, read again only if the call changed meanwhile."""
         for _ in range(3):
-            call = await self.get(call_id)
+            call, known = known or await self.get(call_id), None
             if not call.live:
                 return None
             result = await self._end(
@@ -178,7 +179,7 @@ class CallStore:
                       call.operator or ""],
             )  # fmt: skip
             if result[0] == "ok":
-                return await self._told(self.on_ended, call_id)
+                return await self._told(self.on_ended, _record(result[2]))
             if result[0] != "stale":  # answered between our read and the script: retry
                 return None
         raise BadState(f"call {call_id} keeps changing; try again")
@@ -213,9 +214,8 @@ class CallStore:
         return True
 
     async def _told(
-        self, hooks: list[Callable[[CallRecord], Awaitable[None]]], call_id: str
+        self, hooks: list[Callable[[CallRecord], Awaitable[None]]], call: CallRecord
     ) -> CallRecord:
-        call = await self.get(call_id)
         for hook in hooks:
             await hook(call)
         return call
@@ -244,3 +244,8 @@ class CallStore:
     async def events(self, call_id: str) -> list[dict[str, Any]]:
         entries = await self.redis.xrange(keys.call_events(call_id))
         return [{**fields, "at": iso(fields.get("at"))} for _id, fields in entries]
+
+
+def _record(flat: list[str]) -> CallRecord:
+    """A call from the flat field/value list a script's HGETALL gives back."""
+    return CallRecord.from_hash(dict(zip(flat[::2], flat[1::2], strict=True)))

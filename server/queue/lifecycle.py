@@ -226,9 +226,8 @@ class CallQueue:
         self, call: CallRecord, *, reason: str, by: str,
         if_queued: str = "abandoned", if_connected: str = "completed",
     ) -> CallRecord | None:  # fmt: skip
-        ended = await self.calls.end(
-            call.id, reason=reason, by=by, if_queued=if_queued, if_connected=if_connected
-        )
+        ended = await self.calls.end(call.id, reason=reason, by=by, if_queued=if_queued,
+                                     if_connected=if_connected, known=call)  # fmt: skip
         if ended is None:
             return None
         message = p.CallEnded(call_id=ended.id, status=ended.status,

@@ -80,7 +80,8 @@ return told(id, 'new')
 
 # KEYS: call, queue, operator_live, events, timers, overflow queues...
 # ARGV: call_id, operator, now_ms, conn_id
-# -> {"ok"} | {"taken", status, operator} | {"busy", live_call_id} | {"missing"}
+# -> {"ok", call hash (flat)} | {"taken", status, operator} | {"busy", live_call_id}
+#    | {"missing"}
 CLAIM_CALL = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing'} end
@@ -99,14 +100,15 @@ redis.call('HSET', KEYS[1], 'status', 'connected', 'operator', ARGV[2],
 redis.call('SET', KEYS[3], id)
 redis.call('ZREM', KEYS[5], 'maxwait|' .. id, 'grace_kiosk|' .. id, 'callback|' .. id)
 redis.call('XADD', KEYS[4], '*', 'type', 'answered', 'at', ARGV[3], 'operator', ARGV[2])
-return {'ok'}
+return {'ok', redis.call('HGETALL', KEYS[1])}
 """
 
 # KEYS: call, queue, kiosk_live, operator_live (or a dummy when none), events, timers,
 #       live_calls, overflow queues...
 # ARGV: call_id, now_ms, reason, by, status_if_queued, status_if_connected, operator
 # An empty status_if_* leaves a call in that state alone ({"skip", status}).
-# -> {"ok", final_status} | {"already", status} | {"skip", status} | {"missing"} | {"stale"}
+# -> {"ok", final_status, call hash (flat)} | {"already", status} | {"skip", status}
+#    | {"missing"} | {"stale"}
 END_CALL = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing'} end
@@ -128,7 +130,7 @@ redis.call('ZREM', KEYS[6], 'grace_kiosk|' .. id, 'grace_op|' .. id, 'maxwait|' 
 redis.call('ZREM', KEYS[7], id)
 redis.call('XADD', KEYS[5], '*', 'type', 'ended', 'at', now, 'status', final,
   'reason', ARGV[3], 'by', ARGV[4])
-return {'ok', final}
+return {'ok', final, redis.call('HGETALL', KEYS[1])}
 """
 
 # Put a connected call back at the head of its town's queue (its operator vanished,
