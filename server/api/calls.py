@@ -21,10 +21,9 @@ from server.api.deps import (
 from server.api.http_edge import client_address, is_https
 from server.api.reports import CallFilterDep
 from server.errors import BadState
-from server.queue.records import REQUEST_STATUSES
 from server.store import keys
 from server.tracking.calllog import MAX_LIMIT
-from server.tracking.request_model import Changes
+from server.tracking.request_model import SAVE_STATUSES, Changes
 
 router = APIRouter(prefix="/api")
 
@@ -87,7 +86,7 @@ async def config(operator: OperatorDep, request: Request) -> dict[str, Any]:
             s.model_dump(exclude_none=True) for s in request.app.state.settings.ice_servers
         ],
         "categories": await request.app.state.town_configs.categories(operator.town_id),
-        "request_statuses": list(REQUEST_STATUSES),
+        "request_statuses": list(SAVE_STATUSES),
         # the town's clock, so "today" in the console is the town's day
         "utc_offset_h": (await request.app.state.towns.settings(operator.town_id)).utc_offset_h,
     }

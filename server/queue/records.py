@@ -13,10 +13,8 @@ from server.clock import iso
 LIVE = ("queued", "connected")
 FINAL = ("completed", "abandoned", "unanswered", "failed")
 STATUSES = LIVE + FINAL
-REQUEST_STATUSES = ("open", "in_progress", "resolved")
 # Written by request tracking (server.tracking.request_store): shown in call items when present.
 EXTRA_FIELDS = ("request_id", "request_number", "rating")
-DEFAULT_CATEGORIES = ("政务咨询", "民生求助", "矛盾纠纷", "环境卫生", "治安隐患", "其他")
 
 
 def new_call_id(at_ms: int) -> str:

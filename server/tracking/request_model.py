@@ -16,6 +16,8 @@ from server.errors import BadRequest, Forbidden
 from server.store import keys
 
 REQUEST_STATUSES = ("open", "in_progress", "resolved", "closed")
+# What the console offers when saving a call's request; closing is a later step.
+SAVE_STATUSES = REQUEST_STATUSES[:3]
 UNFINISHED = ("open", "in_progress")
 FINISHED = ("resolved", "closed")
 KINDS = ("call", "callback")
