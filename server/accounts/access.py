@@ -25,8 +25,10 @@ from server.errors import Forbidden, NotFound
 RANK: dict[Role, int] = {role: i for i, role in enumerate(ROLES)}
 
 
-def at_least(operator: Operator, role: Role) -> bool:
-    return RANK[operator.role] >= RANK[role]
+def at_least(operator: Operator | str, role: Role) -> bool:
+    """Whether the operator (or a role by name) has ``role``'s rights or more."""
+    held = operator.role if isinstance(operator, Operator) else operator
+    return RANK.get(held, -1) >= RANK[role]  # type: ignore[call-overload]
 
 
 def require(operator: Operator, role: Role, what: str = "do this") -> None:

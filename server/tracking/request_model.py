@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from server.accounts import access
 from server.clock import iso, now_ms
 from server.errors import BadRequest, Forbidden
 from server.store import keys
@@ -22,7 +23,6 @@ UNFINISHED = ("open", "in_progress")
 FINISHED = ("resolved", "closed")
 KINDS = ("call", "callback")
 SATISFACTION = ("satisfied", "unsatisfied")
-SUPERVISORS = ("supervisor", "admin")
 
 
 def new_request_id(at_ms: int) -> str:
@@ -170,7 +170,7 @@ def check_status_change(rec: RequestRecord, to: str, role: str, note: str | None
         )
     if to == rec.status:
         return
-    if "closed" in (to, rec.status) and role not in SUPERVISORS:
+    if "closed" in (to, rec.status) and not access.at_least(role, "supervisor"):
         verb = "close" if to == "closed" else "reopen a closed"
         raise Forbidden(
             f"only a supervisor or an admin may {verb} request {rec.number}; you are {role}",
