@@ -17,7 +17,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-BENCHES = {"queue": "bench.queue_bench", "requests": "bench.requests_bench"}
+BENCHES = {
+    "queue": "bench.queue_bench",
+    "requests": "bench.requests_bench",
+    "first_frame": "bench.first_frame",
+}
 RESULTS = Path(__file__).resolve().parent / "results.json"
 REQUESTS_CALLS = 100_000
 MILLION_FLAG = "--requests-million"

@@ -32,15 +32,18 @@ class Figures:
         print(line)
 
     def latencies(
-        self, stem: str, values: list[float], floor: list[float] | None, what: str
-    ) -> None:
-        """p50 and p99 of ``values`` (ms) as ``{stem}_p50_ms``/``_p99_ms``, each beside
-        the same percentile of ``floor`` as ``{stem}_floor_p50_ms``, with ratios
+        self, stem: str, values: list[float], floor: list[float] | None, what: str,
+        quantiles: tuple[tuple[float, str], ...] = ((0.5, "p50"), (0.99, "p99")),
+        floor_stem: str | None = None,
+    ) -> None:  # fmt: skip
+        """p50 and p99 (or ``quantiles``) of ``values`` (ms) as ``{stem}_p50_ms``/``_p99_ms``,
+        each beside the same percentile of ``floor`` as ``{floor_stem}_floor_p50_ms``
+        (``floor_stem`` is ``stem`` unless two figures share one floor), with ratios
         ``{stem}_p50_ratio``."""
-        for q, name in ((0.5, "p50"), (0.99, "p99")):
+        for q, name in quantiles:
             mine = percentile(values, q)
             theirs = percentile(floor, q) if floor else None
             self.figure(
                 f"{stem}_{name}_ms", mine, f"{what} {name} (ms, n={len(values)})", theirs,
-                f"{stem}_floor_{name}_ms", f"{stem}_{name}_ratio",
+                f"{floor_stem or stem}_floor_{name}_ms", f"{stem}_{name}_ratio",
             )  # fmt: skip

@@ -74,6 +74,7 @@ class Kiosk:
             offline_press_keep_s=settings.offline_press_keep_s,
             caps=VideoCaps(width, height, settings.video_fps),
             gather_timeout_s=settings.gather_timeout_s,
+            prepare_offer=settings.prepare_offer,
             before_open=self.health.stop_self_test,
         )
 

@@ -56,10 +56,13 @@ class Controller(HubSide, VillagerSide):
         caps: VideoCaps | None = None,
         gather_timeout_s: float = 8.0,
         before_open: Callable[[], Awaitable[None]] | None = None,
+        prepare_offer: bool = True,
     ) -> None:
+        media_control = MediaControl(
+            send, post, media, speaker_device, caps, gather_timeout_s, before_open, prepare_offer
+        )
         super().__init__(
-            post, publish, Outbox(send, post),
-            MediaControl(send, post, media, speaker_device, caps, gather_timeout_s, before_open),
+            post, publish, Outbox(send, post), media_control,
             rating_window_s, offline_press_keep_s,
         )  # fmt: skip
 

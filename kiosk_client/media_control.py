@@ -49,6 +49,7 @@ class MediaControl:
         caps: VideoCaps | None = None,
         gather_timeout_s: float = 8.0,
         before_open: Callable[[], Awaitable[None]] | None = None,
+        prepare_offer: bool = True,
     ) -> None:
         self._send = send
         # Frees the devices before a call opens them (a running self-test stops).
@@ -58,6 +59,9 @@ class MediaControl:
         self._speaker_device = speaker_device  # None: headless, nothing is played
         self._caps = caps
         self._gather_timeout_s = gather_timeout_s
+        # Off, the offer is made only once an operator answers (as before the kiosk
+        # gathered ahead): the bench measures what gathering ahead saves.
+        self._prepare_offer = prepare_offer
         self.ice_servers: list[IceServer] = []  # the hub's, from its latest welcome
 
     def open_soon(self, call: Call) -> None:
@@ -69,9 +73,12 @@ class MediaControl:
             call.opening = asyncio.create_task(self._open(call.capture), name="capture-open")
 
     def prepare_soon(self, call: Call) -> None:
-        """Queued: build the peer connection and gather its offer while the villager waits."""
+        """Queued: build the peer connection and gather its offer while the villager waits
+        (unless ``prepare_offer`` is off: then only the devices open)."""
         if call.prepared is None and call.peer is None and not call.hanging_up:
             self.open_soon(call)
+            if not self._prepare_offer:
+                return
             call.prepared = asyncio.create_task(self._prepare(call), name="offer-prepare")
 
     async def ensure(self, call: Call, *, offer_lost: bool, force: bool = False) -> None:

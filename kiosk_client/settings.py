@@ -119,6 +119,9 @@ class KioskSettings(ScreenSettings):
     gather_timeout_s: float = Field(
         default=8.0, gt=0, description="Longest wait for ICE gathering before host-only."
     )
+    prepare_offer: bool = Field(
+        default=True, description="Gather the call's offer while queued; off: after the answer."
+    )
     heartbeat_interval_s: float = Field(
         default=30.0, gt=0, description="How often the kiosk tells the hub how it is."
     )

@@ -204,6 +204,30 @@ async def test_the_camera_opens_at_the_press_and_the_offer_waits_for_the_answer(
     assert villager.log().count("offer gathered") == 1  # the one prepared was used
 
 
+@pytest.mark.parametrize("prepare_offer", [True, False])
+async def test_prepare_offer_decides_whether_the_offer_is_gathered_while_queued(
+    prepare_offer: bool,
+) -> None:
+    sent: list[BaseModel] = []
+
+    async def send(message: BaseModel) -> bool:
+        sent.append(message)
+        return True
+
+    media = MediaControl(send, lambda _event: None, GeneratedMedia(), None,
+                         prepare_offer=prepare_offer)  # fmt: skip
+    call = Call(key="k", id="c1")
+    try:
+        media.prepare_soon(call)  # queued
+        prepared = call.prepared is not None
+        assert call.opening is not None  # the camera opens either way
+        await media.ensure(call, offer_lost=False)  # the operator answers
+    finally:
+        await call.release()
+
+    assert (prepared, [type(m).__name__ for m in sent]) == (prepare_offer, ["Sdp"])
+
+
 async def test_a_camera_that_dies_mid_call_takes_only_the_picture_with_it() -> None:
     device = ExclusiveDevice()
     capture = Capture(device)
