@@ -108,7 +108,7 @@ async def open_services(settings: HubSettings, redis_url: str) -> AsyncIterator[
             ("fleet alerts", fleet.close), ("retention", retention.close),
             ("team watch", team.close),
             ("leases", leases.close), ("sweeper", sweeper.close),
-            ("positions", positions.close), ("dispatcher", dispatcher.close),
+            ("positions", positions.close),
             ("socket tasks", sockets.close), ("bus", bus.close), ("redis", redis.aclose),
         ):  # fmt: skip
             await _bounded_close(name, close)

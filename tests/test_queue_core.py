@@ -53,7 +53,6 @@ async def core(redis: aioredis.Redis) -> AsyncIterator[Core]:
     queue = CallQueue(calls, accounts, towns, presence, timers, dispatcher, deliver)
     listener = redis.pubsub(ignore_subscribe_messages=True)
     yield Core(queue, accounts, listener)
-    await dispatcher.close()
     await listener.aclose()
 
 

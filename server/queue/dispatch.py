@@ -63,9 +63,6 @@ class Dispatcher:
         ])  # fmt: skip
         return result
 
-    async def close(self) -> None:
-        """Nothing runs in the background any more; kept for the owner's close order."""
-
     async def ring_timed_out(self, town_id: str, call_id: str, username: str) -> None:
         """A ring ran for ``ring_timeout_s`` unanswered."""
         op = await self.presence.get(username)

@@ -23,7 +23,6 @@ from server.queue.dispatch import NOBODY, Dispatcher
 from server.queue.presence import PresenceStore
 from server.queue.records import CallRecord
 from server.queue.timers import Timers
-from server.queue.views import call_view
 from server.store import keys
 from yijian import protocol as p
 
@@ -298,6 +297,3 @@ def check_live(call: CallRecord, connected: bool) -> CallRecord:
     if connected and call.status != "connected":
         raise BadState(f"call {call.id} is {call.status}, not connected")
     return call
-
-
-__all__ = ["CallQueue", "Pressed", "call_view", "check_live"]
