@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pydantic
-import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
@@ -231,10 +230,9 @@ def raw_frames(message: dict[str, Any]) -> st.SearchStrategy[Shot]:
             lambda junk: Shot(json.dumps(junk)), JUNK.filter(lambda j: not isinstance(j, dict))
         ),
         st.builds(lambda b: Shot(b), st.binary(max_size=64)),
-        # Deeper than ~950 makes the hub's json.loads raise RecursionError (`internal`):
-        # test_json_nested_past_the_parsers_depth_gets_an_error below; raise this to
-        # 20_000 once that passes.
-        st.builds(lambda n: Shot("[" * n + "]" * n), st.integers(500, 900)),
+        # Deeper than ~950 makes json.loads raise RecursionError; the hub answers
+        # bad_json (test_json_nested_past_the_parsers_depth_gets_an_error below).
+        st.builds(lambda n: Shot("[" * n + "]" * n), st.integers(500, 20_000)),
         st.builds(lambda n: Shot(json.dumps({**message, "ref": deep(n)})), st.integers(50, 900)),
     )
 
@@ -446,12 +444,6 @@ async def test_every_message_type_fuzzed_leaves_the_hub_serving_everyone(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hub defect: server/edge/ws.py parse() catches ValueError only, so json.loads's "
-    "RecursionError on JSON nested ~960 deep (a 2 KB frame) is answered `internal` and logs "
-    "a Traceback, uncounted by the bad-message limit",
-)
 async def test_json_nested_past_the_parsers_depth_gets_an_error(hub, make_town, kiosk_ws):
     town = await make_town()
     kiosk = await kiosk_ws(next(iter(town.kiosks.values())))

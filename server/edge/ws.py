@@ -173,6 +173,8 @@ def parse(message: dict[str, Any], adapter: TypeAdapter[Any], max_bytes: int) ->
         data = json.loads(text)
     except ValueError as exc:
         raise BadMessage("bad_json", f"not valid JSON: {exc}") from None
+    except RecursionError:  # ~960 levels of nesting in a 2 KB frame
+        raise BadMessage("bad_json", "not valid JSON: nested too deep") from None
     if not isinstance(data, dict):
         raise BadMessage("bad_json", f"expected a JSON object; got {type(data).__name__}")
     ref = data.get("ref") if isinstance(data.get("ref"), str) else None
