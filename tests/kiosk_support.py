@@ -87,7 +87,8 @@ class Link:
         self.mode = "carry"
         self.status = 403
         self.refusals = 0  # handshakes answered with self.status
-        self.carried = 0
+        self.dropped = 0  # connection attempts reset while cut
+        self.carried = 0  # connections passed on to the hub
         self.port = 0
 
     async def start(self) -> Link:
@@ -129,6 +130,7 @@ class Link:
         self._tasks.add(task)
         try:
             if self.mode == "cut":
+                self.dropped += 1
                 writer.transport.abort()
                 return
             if self.mode == "refuse":

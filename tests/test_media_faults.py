@@ -21,6 +21,7 @@ from playwright.async_api import Page, expect
 
 from tests.browser import MS, press_and_answer, take_calls
 from tests.conftest import Town
+from tests.kiosk_support import Link
 from tests.support import TIMEOUT, HubProcess, KioskProcess
 
 pytestmark = pytest.mark.browser
@@ -183,94 +184,15 @@ async def test_media_that_never_comes_back_ends_the_call_failed_after_the_media_
     assert "media_connected" not in by_kiosk(call)[1:] and types.count("ended") == 1
 
 
-class SignallingProxy:
-    """A loopback TCP proxy in front of the hub, for the kiosk's signalling only (media
-    goes peer to peer, never through here). ``cut()`` drops every connection it carries
-    and refuses new ones, accepting and resetting each so that it is counted, until
-    ``restore()``."""
-
-    def __init__(self, hub: HubProcess) -> None:
-        self._hub_port = hub.port
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-        self._handlers: set[asyncio.Task[Any]] = set()
-        self.port = 0
-        self.down = False
-        self.carried = 0  # connections passed on to the hub
-        self.refused = 0  # connection attempts while cut
-
-    async def start(self) -> SignallingProxy:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def cut(self) -> None:
-        self.down = True
-        for writer in list(self._writers):
-            writer.transport.abort()
-
-    def restore(self) -> None:
-        self.down = False
-
-    async def close(self) -> None:
-        self.cut()
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-        for task in list(self._handlers):
-            task.cancel()
-        await asyncio.gather(*self._handlers, return_exceptions=True)
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._handlers.add(task)
-        try:
-            if self.down:
-                self.refused += 1
-                writer.transport.abort()
-                return
-            try:
-                hub_reader, hub_writer = await asyncio.open_connection("127.0.0.1", self._hub_port)
-            except OSError:
-                writer.transport.abort()
-                return
-            self.carried += 1
-            pair = {writer, hub_writer}
-            self._writers |= pair
-            try:
-                await asyncio.gather(_pump(reader, hub_writer), _pump(hub_reader, writer))
-            finally:
-                self._writers -= pair
-        finally:
-            self._handlers.discard(task)
-
-
-async def _pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-    """Copy one direction until it ends, then drop the other side of the pair too."""
-    try:
-        while data := await source.read(65536):
-            sink.write(data)
-            await sink.drain()
-    except OSError:
-        pass
-    finally:
-        sink.transport.abort()
-
-
 @pytest.fixture
-async def proxy(hub: HubProcess) -> AsyncIterator[SignallingProxy]:
-    proxy = await SignallingProxy(hub).start()
+async def proxy(hub: HubProcess) -> AsyncIterator[Link]:
+    proxy = await Link(hub.port).start()
     yield proxy
     await proxy.close()
 
 
 async def test_signalling_lost_in_a_call_leaves_media_flowing_and_the_kiosk_comes_back_to_it(
-    proxy: SignallingProxy,  # first: set up before the kiosk, closed after it stops
+    proxy: Link,  # first: set up before the kiosk, closed after it stops
     make_town: Callable[..., Awaitable[Town]],
     console: Callable[[str], Awaitable[Page]],
     kiosk_process: Callable[..., KioskProcess],
@@ -287,7 +209,7 @@ async def test_signalling_lost_in_a_call_leaves_media_flowing_and_the_kiosk_come
     offline = await villager.wait_state("offline")
     before = await inbound(page)
     # Down until the kiosk has tried three times (its backoff sets how long that takes).
-    await until("three refused reconnects", lambda: proxy.refused >= 3)
+    await until("three refused reconnects", lambda: proxy.dropped >= 3)
     during = await media_grows(page, "first")
     await expect(page.get_by_test_id("in-call")).to_be_visible()
     await expect(page.get_by_test_id("call-ended")).to_be_hidden()
@@ -306,7 +228,7 @@ async def test_signalling_lost_in_a_call_leaves_media_flowing_and_the_kiosk_come
     assert call_during["status"] == "connected"
     # Each retry waits between half and all of a doubling ceiling (0.5 s, 1 s, 2 s...),
     # and each was a real attempt at the proxy.
-    assert len(delays) == proxy.refused + 1 and proxy.carried == 2
+    assert len(delays) == proxy.dropped + 1 and proxy.carried == 2
     for attempt, delay in enumerate(delays):
         ceiling = min(10.0, 0.5 * 2**attempt)
         assert ceiling / 2 - 0.05 <= delay <= ceiling + 0.05, (attempt, delays)
