@@ -19,7 +19,8 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from server.accounts.town_config import DEFAULT_CATEGORIES, TownConfig
+from server.accounts.categories import DEFAULT_CATEGORIES
+from server.accounts.towns import TownSettings
 from server.queue.records import CallRecord
 from server.store import keys
 from server.tracking import stats
@@ -88,14 +89,13 @@ def _command(*args: Any) -> bytes:
     return b"*%d\r\n" % len(encoded) + b"".join([b"$%d\r\n%b\r\n" % (len(e), e) for e in encoded])
 
 
-@dataclass(frozen=True)
-class HourlyTownConfig(TownConfig):
+class HourlyTownSettings(TownSettings):
     """A town's clock, memoised per hour: the seeding asks it a million times, and only
     the local date and hour matter (offsets are whole hours)."""
 
     @functools.lru_cache(maxsize=100_000)  # noqa: B019 - a handful of configs, kept all run
     def _hour(self, hour: int) -> datetime:
-        return TownConfig.local(self, hour * 3_600_000)
+        return TownSettings.local(self, hour * 3_600_000)
 
     def local(self, at_ms: int) -> datetime:
         return self._hour(at_ms // 3_600_000)
@@ -110,7 +110,7 @@ class HourlyTownConfig(TownConfig):
 
 @dataclass
 class Town:
-    cfg: TownConfig
+    cfg: TownSettings
     kiosks: list[tuple[str, str, str]]  # id, name, village
     operators: list[str]
     seq: dict[int, int]
@@ -121,7 +121,7 @@ def make_towns(count: int) -> list[Town]:
     for t in range(count):
         town_id = f"bt{t:02d}"
         kiosks = [(f"{town_id}-k{k}", f"服务点{k}", f"村{k % 5}") for k in range(10)]
-        towns.append(Town(HourlyTownConfig(town_id, town_id.upper(), 15.0, 8.0), kiosks,
+        towns.append(Town(HourlyTownSettings(id=town_id), kiosks,
                           [f"{town_id}-op{o}" for o in range(5)], {}))  # fmt: skip
     return towns
 
@@ -199,7 +199,7 @@ def one_request(
                              (1, 2, 3, 4) if age_days > 7 else (4, 3, 2, 1))[0]  # fmt: skip
     summary = "".join(rng.sample(PHRASES, 2)) if call.answered_at else ""
     return RequestRecord(
-        id=f"{at:011x}{rng.getrandbits(32):08x}", number=number(town.cfg.request_prefix, year,
+        id=f"{at:011x}{rng.getrandbits(32):08x}", number=number(town.cfg.number_prefix, year,
         town.seq[year]), town_id=town.cfg.id, kiosk_id=call.kiosk_id, kiosk_name=call.kiosk_name,
         village=call.village, kind="call" if call.answered_at else "callback", status=status,
         created_at=at, updated_at=at + 3_600_000, day=town.cfg.day(at),

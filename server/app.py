@@ -41,7 +41,7 @@ def create_app(settings: HubSettings, redis_url: str) -> FastAPI:
                 services.presence, services.calls, services.queue)  # fmt: skip
             state.call_log, state.request_query = services.call_log, services.request_query
             state.requests, state.stats = services.tracking.requests, services.tracking.stats
-            state.town_configs = services.tracking.towns
+            state.categories = services.tracking.categories
             state.kiosks, state.consoles = services.kiosks, services.consoles
             yield
 

@@ -75,7 +75,7 @@ async def open_services(settings: HubSettings, redis_url: str) -> AsyncIterator[
     accounts = Accounts(redis, settings.session_ttl_s, throttle, settings.session_idle_s)
     towns = Towns(redis, {"grace_s": settings.grace_s})
     calls = CallStore(redis)
-    tracking = hooks.wire(redis, calls)  # requests and the numbers (docs/requests.md)
+    tracking = hooks.wire(redis, calls, towns)  # requests and the numbers (docs/requests.md)
     presence, timers = PresenceStore(redis), Timers(redis)
     deliver = Deliver(bus)
     dispatcher = Dispatcher(redis, accounts, calls, presence, towns, timers, deliver)

@@ -10,9 +10,11 @@ import subprocess
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+from server.accounts.towns import Towns
 from server.queue.calls import CallStore
 from server.store import keys
 from server.tracking import hooks as tracking
+from server.tracking.request_model import index_keys
 from tests.support import ROOT, TIMEOUT, yijian_cmd
 from tests.tracking_support import collect, seed_calls
 
@@ -113,7 +115,7 @@ async def test_a_call_whose_end_went_uncounted_is_counted_once_by_the_catch_up(
     bare = CallStore(redis)  # no hooks: as if the hub died right after the end
     call, _ = await bare.create(kiosk, "lost-count-1")
     await bare.end(call.id, reason="max_wait", by="hub", if_queued="unanswered")
-    wired = tracking.wire(redis, CallStore(redis))
+    wired = tracking.wire(redis, CallStore(redis), Towns(redis))
     http = await login(town.operators[0])
 
     before = (await http.get("/api/stats", params={"town": town.id})).json()["calls"]
@@ -135,3 +137,33 @@ async def test_admin_kiosk_add_keeps_the_kiosks_place_for_open311(make_town, red
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert await redis.hmget(keys.kiosk(f"{town.id}-geo"), ["lat", "long"]) == ["22.19", "112.3"]
+
+
+async def test_the_answer_opens_a_numbered_indexed_request_and_the_end_counts_the_call_once(
+    make_town, redis, accounts
+):
+    town = await make_town(request_prefix="HK")
+    kiosk = await accounts.kiosk(next(iter(town.kiosks)))
+    operator = await accounts.operator(town.operators[0])
+    await redis.hset(keys.kiosk(kiosk.id), mapping={"lat": "22.19", "long": "112.3"})
+    towns, bare = Towns(redis), CallStore(redis)  # the hooks told by hand, as CallStore will
+    wired = tracking.wire(redis, CallStore(redis), towns)
+    settings = await towns.settings(town.id)
+    call, _ = await bare.create(kiosk, "hooked-1")
+    await wired.call_answered(await bare.claim(call.id, operator, "conn-1"), settings)
+    ended = await bare.end(call.id, reason="operator_hangup", by=operator.username)
+    assert ended is not None
+    await wired.call_ended(ended, settings)
+    await wired.call_ended(ended, settings)
+
+    rec = await wired.requests.get(ended.extra["request_id"])
+    listed = [await redis.zscore(index, rec.id) == 0 for index in index_keys(rec)]
+    counters = await redis.hgetall(keys.stats_day(town.id, settings.day(call.created_at)))
+    history = await wired.requests.history(rec.id)
+    assert (rec.number, ended.extra["request_number"], rec.lat, rec.long, rec.operator) == (
+        f"HK-{settings.local(rec.created_at).year}-000001", rec.number, "22.19", "112.3",
+        operator.username)  # fmt: skip
+    assert (all(listed), len(listed), await redis.get(keys.kiosk_open_request(kiosk.id))) == (
+        True, 6, rec.id)  # fmt: skip
+    assert (history[0]["type"], history[0]["number"]) == ("created", rec.number)
+    assert (counters["calls"], counters["answered"], counters["rq_open"]) == ("1", "1", "1")

@@ -11,6 +11,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from server.accounts.accounts import Kiosk, Operator
+from server.accounts.towns import Towns
 from server.queue.calls import CallStore
 from server.queue.records import CallRecord
 from server.store import keys
@@ -43,7 +44,7 @@ async def seed_calls(
     every ``abandon_every``th abandoned, every 11th unanswered, the rest answered and
     written up."""
     calls = CallStore(redis)
-    wired = tracking.wire(redis, calls)
+    wired = tracking.wire(redis, calls, Towns(redis))
     # Written directly, without the argon2 hashes that accounts.add_* compute: these
     # kiosks and operators never log in, their calls are made here.
     ops = [Operator(f"{town_id}-seed{i}", town_id, "operator") for i in range(operators)]
@@ -54,7 +55,7 @@ async def seed_calls(
     for k in ks:
         await redis.hset(keys.kiosk(k.id), mapping={"town": town_id, "name": k.name,
                                                     "village": k.village})  # fmt: skip
-    categories = await wired.towns.categories(town_id)
+    categories = await wired.categories.of(town_id)
 
     async def one(n: int) -> CallRecord:
         kiosk, op = ks[n % len(ks)], ops[n % len(ops)]

@@ -1,12 +1,15 @@
-"""A town's queue settings: what its administrator sets with ``yijian admin town set``.
+"""A town's settings: what its administrator sets with ``yijian admin town set``, read
+by the queue, request tracking and the numbers alike.
 
 Stored beside the town's name in its hash (``keys.town``), as strings; read through
-``TownSettings`` so every value is checked once. ``docs/queue.md`` explains each.
+``TownSettings`` so every value is checked once. ``docs/queue.md`` explains the queue's,
+``docs/requests.md`` the request number prefix, the service level and the local time.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import redis.asyncio as aioredis
@@ -19,7 +22,10 @@ _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 
 
 class TownSettings(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    # The town's id, filled in by ``Towns.settings``; not a setting.
+    id: str = Field(default="", exclude=True)
 
     ring_timeout_s: float = Field(default=20, gt=0, le=600)
     max_wait_s: float = Field(default=120, gt=0, le=3600)
@@ -88,8 +94,29 @@ class TownSettings(BaseModel):
         minute = int((at_ms / 60_000 + self.utc_offset_h * 60) % (24 * 60))
         return start <= minute < end if start <= end else minute >= start or minute < end
 
+    @property
+    def number_prefix(self) -> str:
+        """What the town's request numbers start with."""
+        return self.request_prefix or self.id.upper()
 
-SETTING_NAMES = tuple(TownSettings.model_fields)
+    @property
+    def offset(self) -> timedelta:
+        return timedelta(hours=self.utc_offset_h)
+
+    def local(self, at_ms: int) -> datetime:
+        """The town's wall-clock time at ``at_ms`` (a naive datetime)."""
+        return datetime.fromtimestamp(at_ms / 1000, UTC).replace(tzinfo=None) + self.offset
+
+    def day(self, at_ms: int) -> str:
+        return self.local(at_ms).strftime("%Y-%m-%d")
+
+    def day_start_ms(self, day: str) -> int:
+        """The instant the town's local ``day`` (YYYY-MM-DD) begins."""
+        start = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC) - self.offset
+        return int(start.timestamp() * 1000)
+
+
+SETTING_NAMES = tuple(name for name in TownSettings.model_fields if name != "id")
 
 
 class Towns:
@@ -104,7 +131,10 @@ class Towns:
         data = await self.redis.hgetall(keys.town(town_id))
         if not data:
             raise NotFound(f"no town {town_id!r}", code="town_not_found")
-        return TownSettings.model_validate({**self.defaults, **data})
+        return TownSettings.model_validate({**self.defaults, **data, "id": town_id})
+
+    async def town_ids(self) -> list[str]:
+        return sorted(await self.redis.smembers(keys.TOWNS))
 
     async def set(
         self, town_id: str, name: str, value: str, *, admin: bool = False
@@ -123,7 +153,9 @@ class Towns:
                 raise BadRequest("a town cannot overflow to itself", code="bad_setting")
             await self._consent(town_id, value, admin)
         try:
-            settings = TownSettings.model_validate({**self.defaults, **current, name: value})
+            settings = TownSettings.model_validate(
+                {**self.defaults, **current, name: value, "id": town_id}
+            )
         except ValidationError as exc:
             detail = "; ".join(e["msg"] for e in exc.errors())
             raise BadRequest(f"bad value for {name}: {detail}", code="bad_setting") from None

@@ -85,7 +85,7 @@ async def config(operator: OperatorDep, request: Request) -> dict[str, Any]:
         "ice_servers": [
             s.model_dump(exclude_none=True) for s in request.app.state.settings.ice_servers
         ],
-        "categories": await request.app.state.town_configs.categories(operator.town_id),
+        "categories": await request.app.state.categories.of(operator.town_id),
         "request_statuses": list(SAVE_STATUSES),
         # the town's clock, so "today" in the console is the town's day
         "utc_offset_h": (await request.app.state.towns.settings(operator.town_id)).utc_offset_h,

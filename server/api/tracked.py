@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.accounts.town_config import TownConfigs
+from server.accounts.categories import Categories
+from server.accounts.towns import Towns
 from server.api.deps import AccessDep, needs
 from server.clock import parse_iso
 from server.errors import BadRequest
@@ -34,13 +35,18 @@ def _query(request: Request) -> RequestQuery:
     return request.app.state.request_query  # type: ignore[no-any-return]
 
 
-def _towns(request: Request) -> TownConfigs:
-    return request.app.state.town_configs  # type: ignore[no-any-return]
+def _towns(request: Request) -> Towns:
+    return request.app.state.towns  # type: ignore[no-any-return]
+
+
+def _categories(request: Request) -> Categories:
+    return request.app.state.categories  # type: ignore[no-any-return]
 
 
 RequestsDep = Annotated[RequestStore, Depends(_requests)]
 QueryDep = Annotated[RequestQuery, Depends(_query)]
-TownsDep = Annotated[TownConfigs, Depends(_towns)]
+TownsDep = Annotated[Towns, Depends(_towns)]
+CategoriesDep = Annotated[Categories, Depends(_categories)]
 
 
 class Body(BaseModel):
@@ -165,15 +171,17 @@ async def add_note(
 
 
 @router.get("/towns/{town_id}/categories", **needs("operator"))
-async def get_categories(town_id: str, who: AccessDep, towns: TownsDep) -> dict[str, Any]:
+async def get_categories(
+    town_id: str, who: AccessDep, towns: TownsDep, categories: CategoriesDep
+) -> dict[str, Any]:
     who.town(town_id)
-    await towns.get(town_id)
-    return {"town_id": town_id, "categories": await towns.categories(town_id)}
+    await towns.settings(town_id)  # the town must exist
+    return {"town_id": town_id, "categories": await categories.of(town_id)}
 
 
 @router.put("/towns/{town_id}/categories", **needs("supervisor"))
 async def put_categories(
-    town_id: str, body: CategoriesBody, who: AccessDep, towns: TownsDep
+    town_id: str, body: CategoriesBody, who: AccessDep, categories: CategoriesDep
 ) -> dict[str, Any]:
     who.town(town_id, "supervisor", "edit categories")
-    return {"town_id": town_id, "categories": await towns.set_categories(town_id, body.categories)}
+    return {"town_id": town_id, "categories": await categories.set(town_id, body.categories)}

@@ -1,5 +1,9 @@
 """What the call store tells request tracking and the numbers: a call was answered, a
-call ended. Wired in by the app (``CallStore.on_answered`` / ``on_ended``).
+call ended. Wired in by the app (``CallStore.on_answered`` / ``on_ended``), each hook
+given the call and, when the caller has them, its town's settings.
+
+Given the settings, the answer costs one script call (the request opens, numbered) and
+the end one more (the call is counted); the end reads no request.
 
 A failure here is logged and never undoes the call's own step; whatever was missed
 is made good later: a save or a rating opens a missing request, and each retention
@@ -14,7 +18,8 @@ import logging
 import redis.asyncio as aioredis
 
 from server.accounts.accounts import Kiosk
-from server.accounts.town_config import TownConfigs
+from server.accounts.categories import Categories
+from server.accounts.towns import Towns, TownSettings
 from server.errors import Forbidden
 from server.queue.calls import CallStore
 from server.queue.records import FINAL, CallRecord
@@ -36,27 +41,29 @@ class Tracking:
         self.requests = requests
         self.stats = stats
         self.towns = stats.towns
+        self.categories = requests.categories
 
-    async def call_answered(self, call: CallRecord) -> None:
+    async def call_answered(self, call: CallRecord, settings: TownSettings | None = None) -> None:
         """Open (or join) the call's request at once, so the operator fills it in
         during the call."""
         try:
-            if call.operator:
-                await self.redis.zadd(keys.call_index("operator", call.operator), {call.id: 0})
-            await self.requests.open_for_call(call, by=call.operator or "hub")
+            await index_call(self.redis, call)
+            await self.requests.ensure_for_call(call, call.operator or "hub", settings)
         except Exception:
             log.exception("opening the request of call %s failed", call.id)
 
-    async def call_ended(self, call: CallRecord) -> None:
+    async def call_ended(self, call: CallRecord, settings: TownSettings | None = None) -> None:
+        """Count the call; one that ended unanswered gets its callback request (and one
+        whose answer hook failed, its request)."""
         try:
-            if call.status in FINAL:
-                await self.redis.zadd(keys.call_index("status", call.town_id, call.status),
-                                      {call.id: 0})  # fmt: skip
-            await self.requests.open_for_call(call)  # a callback request when unanswered
+            await index_call(self.redis, call)
+            if "request_id" not in call.extra:
+                settings = settings or await self.towns.settings(call.town_id)
+                await self.requests.ensure_for_call(call, "hub", settings)
         except Exception:
             log.exception("the request of ended call %s failed", call.id)
         try:
-            await self.stats.record_call_ended(call)
+            await self.stats.record_call_ended(call, settings)
         except Exception:
             log.exception("counting ended call %s failed", call.id)
 
@@ -88,10 +95,21 @@ class Tracking:
         return p.Rated(call_id=call_id, value=value, ref=ref)  # type: ignore[arg-type]
 
 
-def wire(redis: aioredis.Redis, calls: CallStore) -> Tracking:
-    """Request tracking and the numbers, told of every claim and end of a call."""
-    towns = TownConfigs(redis)
-    tracking = Tracking(redis, calls, RequestStore(redis, towns), Stats(redis, towns))
+async def index_call(redis: aioredis.Redis, call: CallRecord) -> None:
+    """The call-log indexes by operator (at the answer) and by final status (at the end).
+    Interim: goes once the queue's claim and end scripts write them."""
+    if call.status in FINAL:
+        await redis.zadd(keys.call_index("status", call.town_id, call.status), {call.id: 0})
+    elif call.operator:
+        await redis.zadd(keys.call_index("operator", call.operator), {call.id: 0})
+
+
+def wire(redis: aioredis.Redis, calls: CallStore, towns: Towns | None = None) -> Tracking:
+    """Request tracking and the numbers, told of every claim and end of a call.
+    ``towns``: the hub's (with its defaults); tools that seed data may leave it out."""
+    towns = towns or Towns(redis)
+    requests = RequestStore(redis, towns, Categories(redis))
+    tracking = Tracking(redis, calls, requests, Stats(redis, towns))
     calls.on_answered.append(tracking.call_answered)
     calls.on_ended.append(tracking.call_ended)
     return tracking

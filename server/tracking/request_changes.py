@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from redis.asyncio.client import Pipeline
 
 from server.accounts.accounts import Operator
-from server.accounts.town_config import TownConfigs
+from server.accounts.categories import Categories
 from server.clock import iso, now_ms
 from server.errors import BadRequest
 from server.store import keys
@@ -40,7 +40,7 @@ class Plan:
 
 
 async def plan(
-    pipe: Pipeline, towns: TownConfigs, rec: RequestRecord, ch: Changes, actor: Operator
+    pipe: Pipeline, categories: Categories, rec: RequestRecord, ch: Changes, actor: Operator
 ) -> Plan:
     """Check a change against the rules and work out what it writes."""
     at, by = now_ms(), actor.username
@@ -48,7 +48,7 @@ async def plan(
     if ch.note is not None and not ch.note.strip():
         raise BadRequest("a note needs some text", code="empty_note")
     if ch.category is not None and ch.category != rec.category:
-        if ch.category not in await towns.categories(rec.town_id):
+        if ch.category not in await categories.of(rec.town_id):
             raise BadRequest(f"{ch.category!r} is not a category of town {rec.town_id}",
                              code="bad_category")  # fmt: skip
         events.append(

@@ -31,7 +31,12 @@ def new_request_id(at_ms: int) -> str:
 
 
 def number(prefix: str, year: int, seq: int) -> str:
-    return f"{prefix}-{year}-{seq:06d}"
+    return f"{number_head(prefix, year)}{seq:06d}"  # scripts.CREATE_REQUEST pads it alike
+
+
+def number_head(prefix: str, year: int) -> str:
+    """A request number up to its sequence."""
+    return f"{prefix}-{year}-"
 
 
 @dataclass(frozen=True)

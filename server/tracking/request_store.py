@@ -16,7 +16,8 @@ import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
 from server.accounts.accounts import Operator
-from server.accounts.town_config import TownConfigs
+from server.accounts.categories import Categories
+from server.accounts.towns import Towns, TownSettings
 from server.clock import now_ms
 from server.errors import BadRequest, BadState, NotFound
 from server.queue.records import CallRecord
@@ -34,14 +35,16 @@ from server.tracking.request_model import (
     event,
     index_keys,
     new_request_id,
-    number,
+    number_head,
 )
+from server.tracking.scripts import CREATE_REQUEST, Marks, Recorder, Writer
 
 MAX_WRAP_UP_MS = 30 * 60 * 1000  # a save later than this is follow-up work, not wrap-up
 
 
-def queue_create(pipe: Pipeline, rec: RequestRecord, call_id: str | None, by: str) -> None:
-    """Queue the writes of a new request (also used by the benchmark's bulk seeding)."""
+def queue_create(pipe: Writer, rec: RequestRecord, call_id: str | None, by: str) -> None:
+    """Queue the writes of a new request: into the script that opens a call's request
+    (``RequestStore.ensure_for_call``), or the benchmark's bulk seeding."""
     pipe.hset(keys.request(rec.id), mapping=rec.to_hash())
     for index in index_keys(rec):
         pipe.zadd(index, {rec.id: 0})
@@ -56,10 +59,18 @@ def queue_create(pipe: Pipeline, rec: RequestRecord, call_id: str | None, by: st
         pipe.hset(keys.call(call_id), mapping={"request_id": rec.id, "request_number": rec.number})
 
 
+def _has_request(call: CallRecord) -> bool:
+    """Whether the call has (or should have) a request: it was answered, or it ended
+    unanswered and the town calls back."""
+    return call.answered_at is not None or call.status == "unanswered"
+
+
 class RequestStore:
-    def __init__(self, redis: aioredis.Redis, towns: TownConfigs) -> None:
+    def __init__(self, redis: aioredis.Redis, towns: Towns, categories: Categories) -> None:
         self.redis = redis
         self.towns = towns
+        self.categories = categories
+        self._create = redis.register_script(CREATE_REQUEST)
 
     # --- reading -------------------------------------------------------------------
 
@@ -85,50 +96,67 @@ class RequestStore:
     async def open_for_call(self, call: CallRecord, by: str = "hub") -> RequestRecord | None:
         """The call's request: its own, the kiosk's open one (a callback joins it), or a
         new one (``call`` when answered, ``callback`` when it ended unanswered)."""
-        if call.answered_at is None and call.status != "unanswered":
+        if not _has_request(call):
             return None
-        if known := await self.redis.hget(keys.call(call.id), "request_id"):
-            return await self.get(known)
-        cfg = await self.towns.get(call.town_id)
-        lat, long = await self.redis.hmget(keys.kiosk(call.kiosk_id), ["lat", "long"])
+        if not (known := await self.redis.hget(keys.call(call.id), "request_id")):
+            await self.ensure_for_call(call, by)
+            known = await self.redis.hget(keys.call(call.id), "request_id")
+        return await self.get(known)
+
+    async def ensure_for_call(
+        self, call: CallRecord, by: str = "hub", settings: TownSettings | None = None
+    ) -> None:
+        """Make sure the call has its request, reading nothing back: one script call
+        when the town's settings are given and the call is not a callback."""
+        if not _has_request(call):
+            return
+        # Only the town's callback follows up the kiosk's unfinished request; a new
+        # press is a new villager (kiosks are shared) and gets a request of its own.
+        if call.kind == "callback" and await self._join_open(call, by):
+            return
+        settings = settings or await self.towns.settings(call.town_id)
+        # Made at the answer (or the end); a call from before requests were tracked
+        # brings what its operator wrote then.
+        at = min(now_ms(), call.answered_at or call.ended_at or now_ms())
+        old = call.request or {}
+        status = old["status"] if old.get("status") in REQUEST_STATUSES else "open"
+        year, marks = settings.local(at).year, Marks.new()
+        rec = RequestRecord(
+            id=new_request_id(at), number=marks.number, town_id=call.town_id,
+            kiosk_id=call.kiosk_id, kiosk_name=call.kiosk_name, village=call.village,
+            status=status, created_at=at, updated_at=at, day=settings.day(at),
+            kind="call" if call.answered_at else "callback",
+            summary=str(old.get("summary", "")), category=str(old.get("category", "")),
+            resolved_at=at if status in FINISHED else None,
+            operator=call.operator, call_ids=(call.id,), lat=marks.lat, long=marks.long,
+        )  # fmt: skip
+        writes = Recorder()
+        queue_create(writes, rec, call.id, by)
+        await self._create(
+            keys=[keys.call(call.id), keys.request_counter(call.town_id, year),
+                  keys.kiosk(call.kiosk_id)],
+            args=[number_head(settings.number_prefix, year), marks.number, marks.lat, marks.long,
+                  *writes.argv()],
+        )  # fmt: skip
+
+    async def _join_open(self, call: CallRecord, by: str) -> bool:
+        """Join the call to its kiosk's unfinished request; whether it has one now."""
         call_key, pointer = keys.call(call.id), keys.kiosk_open_request(call.kiosk_id)
 
-        async def work(pipe: Pipeline) -> str:
-            if existing := await pipe.hget(call_key, "request_id"):
-                return str(existing)
-            # Only the town's callback follows up the kiosk's unfinished request; a new
-            # press is a new villager (kiosks are shared) and gets a request of its own.
-            if call.kind == "callback" and (open_id := await pipe.get(pointer)):
-                await pipe.watch(keys.request(open_id))
-                data = await pipe.hgetall(keys.request(open_id))
-                if data and data["status"] in UNFINISHED:
-                    pipe.multi()
-                    self._queue_link(pipe, RequestRecord.from_hash(data), call.id, by, now_ms())
-                    return str(open_id)
-            # Made at the answer (or the end); a call from before requests were tracked
-            # brings what its operator wrote then.
-            at = min(now_ms(), call.answered_at or call.ended_at or now_ms())
-            old = call.request or {}
-            status = old["status"] if old.get("status") in REQUEST_STATUSES else "open"
-            year = cfg.local(at).year
-            counter = keys.request_counter(call.town_id, year)
-            await pipe.watch(counter)
-            seq = int(await pipe.get(counter) or 0) + 1
-            rec = RequestRecord(
-                id=new_request_id(at), number=number(cfg.request_prefix, year, seq),
-                town_id=call.town_id, kiosk_id=call.kiosk_id, kiosk_name=call.kiosk_name,
-                village=call.village, status=status, created_at=at, updated_at=at,
-                day=cfg.day(at), kind="call" if call.answered_at else "callback",
-                summary=str(old.get("summary", "")), category=str(old.get("category", "")),
-                resolved_at=at if status in FINISHED else None,
-                operator=call.operator, call_ids=(call.id,), lat=lat or "", long=long or "",
-            )  # fmt: skip
+        async def work(pipe: Pipeline) -> bool:
+            if await pipe.hget(call_key, "request_id"):
+                return True
+            if not (open_id := await pipe.get(pointer)):
+                return False
+            await pipe.watch(keys.request(open_id))
+            data = await pipe.hgetall(keys.request(open_id))
+            if not data or data["status"] not in UNFINISHED:
+                return False
             pipe.multi()
-            pipe.set(counter, seq)
-            queue_create(pipe, rec, call.id, by)
-            return rec.id
+            self._queue_link(pipe, RequestRecord.from_hash(data), call.id, by, now_ms())
+            return True
 
-        return await self.get(await atomic(self.redis, [call_key, pointer], work))
+        return await atomic(self.redis, [call_key, pointer], work)
 
     async def link_call(self, request_id: str, call_id: str, by: str = "hub") -> RequestRecord:
         """Join a call to a request (a follow-up or a callback). Idempotent."""
@@ -169,7 +197,7 @@ class RequestStore:
 
         async def work(pipe: Pipeline) -> None:
             plan = await request_changes.plan(
-                pipe, self.towns, await self._read(pipe, request_id), changes, actor
+                pipe, self.categories, await self._read(pipe, request_id), changes, actor
             )
             pipe.multi()
             request_changes.queue_plan(pipe, plan)
@@ -195,12 +223,12 @@ class RequestStore:
             raise NotFound(f"call {call.id} has no request of its town", code="request_not_found")
         if changes.status in FINISHED and changes.status != rec.status and not changes.note:
             changes.note = changes.summary
-        cfg = await self.towns.get(call.town_id)
+        town = await self.towns.settings(call.town_id)
         call_key = keys.call(call.id)
 
         async def work(pipe: Pipeline) -> None:
             plan = await request_changes.plan(
-                pipe, self.towns, await self._read(pipe, rec.id), changes, actor
+                pipe, self.categories, await self._read(pipe, rec.id), changes, actor
             )
             wrapped, counted, ended = await pipe.hmget(
                 call_key, ["wrap_up_ms", "counted", "ended_at"]
@@ -211,7 +239,7 @@ class RequestStore:
             pipe.xadd(keys.call_events(call.id), {"type": "request_saved", "at": at,
                       "by": actor.username, "status": plan.new.status})  # fmt: skip
             if not wrapped and actor.username == call.operator:
-                cap = min(MAX_WRAP_UP_MS, int(cfg.wrap_up_s * 1000))
+                cap = min(MAX_WRAP_UP_MS, int(town.wrap_up_s * 1000))
                 wrap = min(at - int(ended), cap) if ended else 0
                 pipe.hset(call_key, "wrap_up_ms", wrap)
                 if wrap and counted:
@@ -229,7 +257,7 @@ class RequestStore:
                            "has ended can be rated", code="bad_state")  # fmt: skip
         rec = await self.open_for_call(call)
         assert rec is not None
-        cfg = await self.towns.get(call.town_id)
+        town = await self.towns.settings(call.town_id)
         call_key = keys.call(call.id)
 
         async def work(pipe: Pipeline) -> None:
@@ -242,7 +270,7 @@ class RequestStore:
             pipe.hset(keys.request(rec.id), mapping={"satisfaction": value, "updated_at": at})
             rated_event = event("rated", f"kiosk:{call.kiosk_id}", at, value=value, call_id=call.id)
             pipe.rpush(keys.request_history(rec.id), rated_event)
-            stats.queue_rating(pipe, call.town_id, counted or cfg.day(call.created_at), value)
+            stats.queue_rating(pipe, call.town_id, counted or town.day(call.created_at), value)
 
         await atomic(self.redis, [call_key, keys.request(rec.id)], work)
         return await self.get(rec.id)

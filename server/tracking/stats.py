@@ -18,35 +18,51 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
-from server.accounts.town_config import TownConfig, TownConfigs
+from server.accounts.towns import Towns, TownSettings
 from server.clock import now_ms
 from server.errors import BadRequest
 from server.queue.records import CallRecord
 from server.store import keys
 from server.store.index_scan import id_bound
-from server.store.tx import atomic
+from server.tracking.scripts import COUNT_CALL, Writer
 
 MAX_DAYS = 3 * 366
 
 
-def queue_call_ended(pipe: Pipeline, cfg: TownConfig, call: CallRecord) -> str:
-    """Queue the counters of one ended call; returns the day it counts in."""
-    day = cfg.day(call.created_at)
+Count = tuple[str, str, int]  # a counter hash, its field, the amount to add
+
+
+def call_counts(settings: TownSettings, call: CallRecord) -> tuple[str, list[Count]]:
+    """The day one ended call counts in, and what it adds to the counters."""
+    day = settings.day(call.created_at)
     key = keys.stats_day(call.town_id, day)
-    pipe.hincrby(key, "calls", 1)
-    pipe.hincrby(key, f"s_{call.status}", 1)
-    pipe.hincrby(key, f"k:{call.kiosk_id}", 1)
-    pipe.hincrby(key, f"h:{cfg.local(call.created_at).hour}", 1)
+    counts = [
+        (key, "calls", 1),
+        (key, f"s_{call.status}", 1),
+        (key, f"k:{call.kiosk_id}", 1),
+        (key, f"h:{settings.local(call.created_at).hour}", 1),
+    ]
     if call.answered_at is not None:
         wait = call.answered_at - call.created_at
-        pipe.hincrby(key, "answered", 1)
-        pipe.hincrby(key, "wait_ms", wait)
-        pipe.hincrby(key, "talk_ms", (call.ended_at or call.answered_at) - call.answered_at)
-        pipe.hincrby(keys.stats_waits(call.town_id, day), str(wait), 1)
+        counts += [
+            (key, "answered", 1),
+            (key, "wait_ms", wait),
+            (key, "talk_ms", (call.ended_at or call.answered_at) - call.answered_at),
+            (keys.stats_waits(call.town_id, day), str(wait), 1),
+        ]
+    return day, counts
+
+
+def queue_call_ended(pipe: Writer, settings: TownSettings, call: CallRecord) -> str:
+    """Queue the counters of one ended call (the benchmark's bulk seeding); returns the
+    day it counts in."""
+    day, counts = call_counts(settings, call)
+    for key, field, amount in counts:
+        pipe.hincrby(key, field, amount)
     return day
 
 
-def queue_request_status(pipe: Pipeline, town_id: str, day: str, old: str | None, new: str) -> None:
+def queue_request_status(pipe: Writer, town_id: str, day: str, old: str | None, new: str) -> None:
     key = keys.stats_day(town_id, day)
     if old is not None:
         pipe.hincrby(key, f"rq_{old}", -1)
@@ -81,7 +97,7 @@ def _ratio(part: float, whole: float) -> float | None:
     return part / whole if whole else None
 
 
-def _days(cfg: TownConfig, since_ms: int, until_ms: int) -> list[str]:
+def _days(cfg: TownSettings, since_ms: int, until_ms: int) -> list[str]:
     first, last = cfg.local(since_ms).date(), cfg.local(until_ms - 1).date()
     count = (last - first).days + 1
     if count > MAX_DAYS:
@@ -96,26 +112,22 @@ class Range:
 
 
 class Stats:
-    def __init__(self, redis: aioredis.Redis, towns: TownConfigs) -> None:
+    def __init__(self, redis: aioredis.Redis, towns: Towns) -> None:
         self.redis = redis
         self.towns = towns
+        self._count_call = redis.register_script(COUNT_CALL)
 
-    async def record_call_ended(self, call: CallRecord) -> bool:
-        """Count an ended call, exactly once however often it is called."""
-        cfg = await self.towns.get(call.town_id)
-
-        async def work(pipe: Pipeline) -> bool:
-            if await pipe.hget(keys.call(call.id), "counted"):
-                return False
-            pipe.multi()
-            day = queue_call_ended(pipe, cfg, call)
-            pipe.hset(keys.call(call.id), "counted", day)
-            return True
-
-        return await atomic(self.redis, [keys.call(call.id)], work)
+    async def record_call_ended(
+        self, call: CallRecord, settings: TownSettings | None = None
+    ) -> bool:
+        """Count an ended call, exactly once however often it is called: one script
+        call when the town's settings are given."""
+        day, counts = call_counts(settings or await self.towns.settings(call.town_id), call)
+        args = [day, *(word for count in counts for word in count)]
+        return bool(await self._count_call(keys=[keys.call(call.id)], args=args))
 
     async def summary(self, town_ids: list[str], rng: Range) -> dict[str, Any]:
-        cfgs = [await self.towns.get(t) for t in town_ids]
+        cfgs = [await self.towns.settings(t) for t in town_ids]
         plan = [(cfg, day) for cfg in cfgs for day in _days(cfg, rng.since_ms, rng.until_ms)]
         async with self.redis.pipeline(transaction=False) as pipe:
             for cfg, day in plan:
@@ -147,7 +159,7 @@ class Stats:
 
     @staticmethod
     def _figures(
-        cfgs: list[TownConfig], t: Counter[str], waits: Counter[int], within: int,
+        cfgs: list[TownSettings], t: Counter[str], waits: Counter[int], within: int,
         overdue: int, by_day: dict[str, Counter[str]],
     ) -> dict[str, Any]:  # fmt: skip
         calls, answered = t["calls"], t["answered"]
