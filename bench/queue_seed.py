@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 
-from server.accounts.accounts import Accounts, token_digest
+from server.accounts.accounts import Accounts
+from server.accounts.kiosks import token_digest
 from server.accounts.towns import Towns
 from server.store import keys
 

@@ -17,7 +17,8 @@ import secrets
 
 import redis.asyncio as aioredis
 
-from server.accounts.accounts import Accounts, Kiosk
+from server.accounts.accounts import Accounts
+from server.accounts.kiosks import Kiosk
 from server.accounts.towns import Towns
 from server.clock import now_ms
 from server.queue.calls import CallStore

@@ -10,7 +10,8 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from server.accounts.accounts import Kiosk, Operator
+from server.accounts.accounts import Operator
+from server.accounts.kiosks import Kiosk
 from server.accounts.towns import Towns
 from server.queue.calls import CallStore
 from server.queue.records import CallRecord

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from server.accounts.accounts import Accounts, Kiosk, Operator
+from server.accounts.accounts import Accounts, Operator
+from server.accounts.kiosks import Kiosk
 from server.queue.calls import CallStore
 from server.store import keys
 from server.tracking import hooks as tracking

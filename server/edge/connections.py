@@ -19,7 +19,8 @@ from typing import Any
 from pydantic import BaseModel
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from server.accounts.accounts import Kiosk, Operator
+from server.accounts.accounts import Operator
+from server.accounts.kiosks import Kiosk
 
 log = logging.getLogger(__name__)
 

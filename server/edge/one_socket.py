@@ -30,7 +30,7 @@ import time
 
 import redis.asyncio as aioredis
 
-from server.accounts.accounts import Kiosk
+from server.accounts.kiosks import Kiosk
 from server.clock import now_ms
 from server.edge.leases import RENEW_EVERY_S
 from server.edge.sockets import Sockets

@@ -13,7 +13,8 @@ from __future__ import annotations
 import secrets
 from typing import Protocol
 
-from server.accounts.accounts import Kiosk, Operator
+from server.accounts.accounts import Operator
+from server.accounts.kiosks import Kiosk
 from server.clock import now_ms
 from server.errors import BadState, Forbidden, NotFound
 from server.queue.lifecycle import CallQueue

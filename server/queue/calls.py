@@ -14,7 +14,8 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from server.accounts.accounts import Kiosk, Operator
+from server.accounts.accounts import Operator
+from server.accounts.kiosks import Kiosk
 from server.clock import iso, now_ms
 from server.errors import BadState, CallTaken, NotFound, TooManyRequests
 from server.queue.records import CallRecord, new_call_id

@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from server.accounts.accounts import Accounts, Kiosk, Operator
+from server.accounts.accounts import Accounts, Operator
+from server.accounts.kiosks import Kiosk
 from server.accounts.towns import Towns, TownSettings
 from server.clock import now_ms
 from server.errors import BadState, CallTaken, Forbidden, NotFound

@@ -27,7 +27,7 @@ import time
 
 import redis.asyncio as aioredis
 
-from server.accounts.accounts import Kiosk
+from server.accounts.kiosks import Kiosk
 from server.accounts.towns import Towns
 from server.clock import now_ms
 from server.errors import NotFound

@@ -17,8 +17,8 @@ import logging
 
 import redis.asyncio as aioredis
 
-from server.accounts.accounts import Kiosk
 from server.accounts.categories import Categories
+from server.accounts.kiosks import Kiosk
 from server.accounts.towns import Towns, TownSettings
 from server.errors import Forbidden
 from server.queue.calls import CallStore
