@@ -31,7 +31,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from bench import bulk
-from server.accounts.town_config import TownConfigs
+from server.accounts.towns import Towns
 from server.clock import now_ms
 from server.store import index_scan, keys
 from server.store.redis_conn import EmbeddedRedis, redis_server_binary
@@ -100,9 +100,9 @@ async def hgetall_all(redis: aioredis.Redis, names: list[str]) -> list[dict[str,
 
 
 async def measure(redis: aioredis.Redis) -> dict[str, Any]:
-    towns = TownConfigs(redis)
+    towns = Towns(redis)
     log, query, stats = CallLog(redis), RequestQuery(redis), Stats(redis, towns)
-    cfg = await towns.get("bt03")
+    cfg = await towns.settings("bt03")
     month = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     since = int(month.replace(month=month.month - 1 if month.month > 1 else 12,
                               year=month.year if month.month > 1 else month.year - 1)

@@ -74,7 +74,7 @@ async def open_services(settings: HubSettings, redis_url: str) -> AsyncIterator[
                              window_s=settings.login_window_s)  # fmt: skip
     accounts = Accounts(redis, settings.session_ttl_s, throttle, settings.session_idle_s)
     towns = Towns(redis, {"grace_s": settings.grace_s})
-    calls = CallStore(redis)
+    calls = CallStore(redis, towns)
     tracking = hooks.wire(redis, calls, towns)  # requests and the numbers (docs/requests.md)
     presence, timers = PresenceStore(redis), Timers(redis)
     deliver = Deliver(bus)

@@ -192,17 +192,8 @@ def eventual_problems(snap: Snapshot, history: History, strategy: str) -> list[s
             elif told_place != place and not history.requeues_seen:
                 problems.append(f"{kiosk_id} was told place {told_place}, it is {place} "
                                 f"(no call was requeued, so it should know)")  # fmt: skip
-    head = snap.queue[0] if snap.queue else None
-    free = [p.username for p in snap.presence.values() if p.can_ring(snap.at_ms)]
+    problems += ring_problems(snap.queue, list(snap.presence.values()), snap.at_ms, strategy)
     ringing = {p.username: p.ringing for p in snap.presence.values()}
-    if any(r not in (None, head) for r in ringing.values()):
-        problems.append(f"an operator rings for a call that is not the head {head}: {ringing}")
-    if head is not None and free:
-        ring_head = [u for u in free if ringing[u] == head]
-        if strategy == "ringall" and sorted(ring_head) != sorted(free):
-            problems.append(f"ringall: free {free} but only {ring_head} ring for {head}")
-        if strategy == "longest_idle" and len(ring_head) != 1:
-            problems.append(f"longest_idle: {ring_head} of free {free} ring for {head}")
     for username, console in snap.consoles.items():
         if console is None:
             continue
@@ -213,6 +204,28 @@ def eventual_problems(snap: Snapshot, history: History, strategy: str) -> list[s
         want = None if call_id else ringing.get(username)
         if on_screen != want:
             problems.append(f"{username}'s console rings {on_screen}; the hub says {want}")
+    return problems
+
+
+def ring_problems(queue: list[str], people: list[Presence], at_ms: int, strategy: str) -> list[str]:
+    """Autofill: the first m = min(free, waiting) calls of ``queue`` (head first) ring,
+    and nothing else rings. ringall shares every free operator out over them, earlier
+    calls getting the odd ones; longest_idle rings one operator per call."""
+    free = [p.username for p in people if p.can_ring(at_ms)]
+    ringing = {p.username: p.ringing for p in people if p.ringing}
+    m = min(len(free), len(queue))
+    first = queue[:m]
+    problems = []
+    if any(c not in first for c in ringing.values()):
+        problems.append(f"an operator rings for a call not among the first {m} {first}: {ringing}")
+    if any(u not in free for u in ringing):
+        problems.append(f"someone who cannot take a call rings: {ringing}, free {free}")
+    for i, call_id in enumerate(first):
+        count = sum(1 for c in ringing.values() if c == call_id)
+        want = len(free) // m + (1 if i < len(free) % m else 0) if strategy == "ringall" else 1
+        if count != want:
+            problems.append(f"{strategy}: {call_id} (place {i + 1}) rings {count} of free "
+                            f"{free}, not {want}: {ringing}")  # fmt: skip
     return problems
 
 

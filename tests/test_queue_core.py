@@ -71,10 +71,12 @@ async def test_press_ring_answer_and_hang_up_without_a_hub(core: Core, make_town
     await q.start(pressed)
     await core.heard(keys.operator_channel(operator.username), "sync")
     ringing = (await q.presence.get(operator.username)).ringing
-    call, fresh = await q.answer(operator, pressed.call.id, "console-1")
-    await q.announce_answer(call)
+    answer = await q.answer(operator, pressed.call.id, "console-1")
+    call, fresh = answer.call, answer.fresh
+    await q.announce_answer(answer)
     answered = await core.heard(keys.kiosk_channel(kiosk.id), "call_answered")
-    repeat, repeat_fresh = await q.answer(operator, call.id, "console-1")
+    again_answer = await q.answer(operator, call.id, "console-1")
+    repeat, repeat_fresh = again_answer.call, again_answer.fresh
     with pytest.raises(CallTaken):
         await q.answer(operator, call.id, "another-tab")
     ended = await q.end(call, reason="kiosk_hangup", by=f"kiosk:{kiosk.id}")

@@ -128,13 +128,20 @@ class Towns:
         self.defaults = defaults or {}
 
     async def settings(self, town_id: str) -> TownSettings:
-        data = await self.redis.hgetall(keys.town(town_id))
+        return self.parse(town_id, await self.redis.hgetall(keys.town(town_id)))
+
+    def parse(self, town_id: str, data: dict[str, str]) -> TownSettings:
+        """The settings from the town's hash as read (by a script that read it too)."""
         if not data:
             raise NotFound(f"no town {town_id!r}", code="town_not_found")
         return TownSettings.model_validate({**self.defaults, **data, "id": town_id})
 
     async def town_ids(self) -> list[str]:
         return sorted(await self.redis.smembers(keys.TOWNS))
+
+    def default(self, name: str) -> Any:
+        """What a setting is where a town has not set it (for scripts that read one)."""
+        return self.defaults.get(name, TownSettings.model_fields[name].default)
 
     async def set(
         self, town_id: str, name: str, value: str, *, admin: bool = False

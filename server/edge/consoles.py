@@ -162,11 +162,11 @@ class ConsoleEdge:
                 conn.availability = state
                 await queue.announce_availability(op)
             case p.Answer(call_id=call_id, ref=ref):
-                call, fresh = await queue.answer(op, call_id, conn.id)
-                conn.call_id, conn.ringing = call.id, None
-                conn.send(p.Answered(call=call_view(call), ref=ref))
-                if fresh:
-                    await queue.announce_answer(call)
+                answered = await queue.answer(op, call_id, conn.id)
+                conn.call_id, conn.ringing = answered.call.id, None
+                conn.send(p.Answered(call=call_view(answered.call), ref=ref))
+                if answered.fresh:
+                    await queue.announce_answer(answered)
             case p.Hangup(call_id=call_id):
                 call = await queue.operator_call(op, call_id)
                 # a callback the kiosk has not taken yet was not answered, not abandoned

@@ -110,8 +110,6 @@ class CallBacks:
             return
         operator = await q.accounts.operator(call.operator)
         claimed = await q.calls.claim(call.id, operator, call.operator_conn or "")
-        settings = await q.towns.settings(call.town_id)
-        await q.timers.set_in(settings.media_grace_s, "assign", call.id)
         await q.deliver.to_console(claimed.operator_conn, p.Answered(call=call_view(claimed)))
         answered = p.CallAnswered(call_id=call.id, operator=operator.username)
         await q.deliver.to_kiosk(call.kiosk_id, answered)

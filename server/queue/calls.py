@@ -16,10 +16,14 @@ import redis.asyncio as aioredis
 
 from server.accounts.accounts import Operator
 from server.accounts.kiosks import Kiosk
+from server.accounts.towns import Towns, TownSettings
 from server.clock import iso, now_ms
 from server.errors import BadState, CallTaken, NotFound, TooManyRequests
-from server.queue.records import CallRecord, new_call_id
-from server.store import keys, scripts
+from server.queue.records import FINAL, CallRecord, new_call_id
+from server.store import call_scripts, keys, scripts
+
+RECENT_ANSWERS = 20  # answer times kept per town, for the estimated wait
+Hook = Callable[[CallRecord, TownSettings], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -33,17 +37,28 @@ class Placed:
     recent_answers: list[int]
 
 
+@dataclass(frozen=True)
+class Step:
+    """A claim's or an end's outcome: the call, and its town's settings, read by the
+    same script."""
+
+    call: CallRecord
+    settings: TownSettings
+
+
 class CallStore:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: aioredis.Redis, towns: Towns | None = None) -> None:
         self.redis = redis
+        self.towns = towns or Towns(redis)
         self._create = redis.register_script(scripts.CREATE_CALL)
-        self._claim = redis.register_script(scripts.CLAIM_CALL)
-        self._end = redis.register_script(scripts.END_CALL)
+        self._claim = redis.register_script(call_scripts.CLAIM_CALL)
+        self._end = redis.register_script(call_scripts.END_CALL)
         self._offered = redis.register_script(scripts.MARK_OFFERED)
         self._requeue = redis.register_script(scripts.REQUEUE_CALL)
-        # Told of each claim and each end (request tracking and the numbers, server.tracking.hooks).
-        self.on_answered: list[Callable[[CallRecord], Awaitable[None]]] = []
-        self.on_ended: list[Callable[[CallRecord], Awaitable[None]]] = []
+        # Told of each claim and each end, with the town's settings the step read
+        # (request tracking and the numbers, server.tracking.hooks).
+        self.on_answered: list[Hook] = []
+        self.on_ended: list[Hook] = []
 
     async def create(
         self, kiosk: Kiosk, idempotency_key: str, kind: str = "call", operator: str = "",
@@ -138,19 +153,21 @@ class CallStore:
         return await self._get_live(ids[0]) if ids else None
 
     async def claim(self, call_id: str, operator: Operator, conn_id: str) -> CallRecord:
-        """Give the call to this operator, atomically; exactly one claimant wins."""
-        call = await self.get(call_id)
-        if operator.town_id != call.town_id and operator.town_id not in call.overflow:
-            raise NotFound(f"no call {call_id!r}", code="call_not_found")
-        result = await self._claim(
-            keys=[keys.call(call_id), keys.town_queue(call.town_id),
-                  keys.operator_live(operator.username), keys.call_events(call_id),
-                  keys.TIMERS, *map(keys.town_overflow, call.overflow)],
-            args=[call_id, operator.username, now_ms(), conn_id],
-        )  # fmt: skip
+        return (await self.claim_step(call_id, operator, conn_id)).call
+
+    async def claim_step(self, call_id: str, operator: Operator, conn_id: str) -> Step:
+        """Give the call to this operator, atomically; exactly one claimant wins. One
+        script (``call_scripts.CLAIM_CALL``)."""
+        result = await self._claim(keys=[], args=[
+            call_id, operator.username, now_ms(), conn_id, operator.town_id, RECENT_ANSWERS,
+            self.towns.default("media_grace_s"),
+        ])  # fmt: skip
         match result[0]:
             case "ok":
-                return await self._told(self.on_answered, _record(result[1]))
+                call = _record(result[1])
+                settings = self.towns.parse(call.town_id, _hash(result[2]))
+                await self._told(self.on_answered, call, settings)
+                return Step(call, settings)
             case "taken" if result[1] == "connected":
                 raise CallTaken(f"call {call_id} was answered by {result[2]}")
             case "taken":
@@ -162,25 +179,32 @@ class CallStore:
     async def end(
         self, call_id: str, *, reason: str, by: str,
         if_queued: str = "abandoned", if_connected: str = "completed",
-        known: CallRecord | None = None,
     ) -> CallRecord | None:  # fmt: skip
-        """End a live call; None when it had already ended. ``known``: the caller's
-        fresh copy, read again only if the call changed meanwhile."""
+        step = await self.end_step(call_id, reason=reason, by=by, if_queued=if_queued,
+                                   if_connected=if_connected)  # fmt: skip
+        return step.call if step is not None else None
+
+    async def end_step(
+        self, call_id: str, *, reason: str, by: str,
+        if_queued: str = "abandoned", if_connected: str = "completed",
+        known: CallRecord | None = None,
+    ) -> Step | None:  # fmt: skip
+        """End a live call (one script, ``call_scripts.END_CALL``, which also starts
+        its operator's wrap-up); None when it had already ended. ``known``: the
+        caller's fresh copy, read again only if the call changed meanwhile."""
         for _ in range(3):
             call, known = known or await self.get(call_id), None
             if not call.live:
                 return None
-            result = await self._end(
-                keys=[keys.call(call_id), keys.town_queue(call.town_id),
-                      keys.kiosk_live(call.kiosk_id),
-                      keys.operator_live(call.operator or "-"),
-                      keys.call_events(call_id), keys.TIMERS, keys.LIVE_CALLS,
-                      *map(keys.town_overflow, call.overflow)],
-                args=[call_id, now_ms(), reason, by, if_queued, if_connected,
-                      call.operator or ""],
-            )  # fmt: skip
+            result = await self._end(keys=[], args=[
+                call_id, now_ms(), reason, by, if_queued, if_connected, call.operator or "",
+                self.towns.default("wrap_up_s"), ",".join(FINAL),
+            ])  # fmt: skip
             if result[0] == "ok":
-                return await self._told(self.on_ended, _record(result[2]))
+                ended = _record(result[2])
+                settings = self.towns.parse(ended.town_id, _hash(result[3]))
+                await self._told(self.on_ended, ended, settings)
+                return Step(ended, settings)
             if result[0] != "stale":  # answered between our read and the script: retry
                 return None
         raise BadState(f"call {call_id} keeps changing; try again")
@@ -214,12 +238,9 @@ class CallStore:
             await pipe.execute()
         return True
 
-    async def _told(
-        self, hooks: list[Callable[[CallRecord], Awaitable[None]]], call: CallRecord
-    ) -> CallRecord:
+    async def _told(self, hooks: list[Hook], call: CallRecord, settings: TownSettings) -> None:
         for hook in hooks:
-            await hook(call)
-        return call
+            await hook(call, settings)
 
     async def mark_offered(self, call_id: str, username: str) -> None:
         await self._offered(
@@ -247,6 +268,10 @@ class CallStore:
         return [{**fields, "at": iso(fields.get("at"))} for _id, fields in entries]
 
 
+def _hash(flat: list[str]) -> dict[str, str]:
+    """The flat field/value list a script's HGETALL gives back, as a dict."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
 def _record(flat: list[str]) -> CallRecord:
-    """A call from the flat field/value list a script's HGETALL gives back."""
-    return CallRecord.from_hash(dict(zip(flat[::2], flat[1::2], strict=True)))
+    return CallRecord.from_hash(_hash(flat))

@@ -1,11 +1,13 @@
 """Who rings for which call: the town's dispatch.
 
-The call that has waited longest among the town's own queue and the calls that
-overflow into it (FIFO by first enqueue time) is offered to:
+The calls that have waited longest among the town's own queue and the calls that
+overflow into it (FIFO by first enqueue time), as many as there are free operators
+(autofill), are offered to:
 
-- ``ringall`` (the default): every operator of the town who can take a call;
-- ``longest_idle``: the one who has been free longest, alone, for ``ring_timeout_s``;
-  then the next, skipping those who let it ring out (until all have).
+- ``ringall`` (the default): the free operators, shared out over those calls, the
+  earlier calls getting the odd ones (one call waiting: everyone rings for it);
+- ``longest_idle``: one operator per call, the longest free first, for
+  ``ring_timeout_s``; then the next, skipping those who let it ring out (until all have).
 
 A pass is one Lua script (``store.dispatch_script``): it reads the town, decides,
 writes each changed ring and tells each changed operator, with the call's view, in
@@ -16,15 +18,17 @@ once run two whole passes one after the other. When a ring times out
 
 from __future__ import annotations
 
+import json
 import logging
 
 import redis.asyncio as aioredis
+from pydantic import BaseModel
 
 from server.accounts.accounts import Accounts
 from server.accounts.towns import Towns, TownSettings
 from server.clock import now_ms
 from server.queue.calls import CallStore
-from server.queue.deliver import Deliver
+from server.queue.deliver import Deliver, dump
 from server.queue.presence import PresenceStore
 from server.queue.timers import Timers
 from server.store import keys
@@ -51,15 +55,20 @@ class Dispatcher:
     async def dispatch(
         self, town_id: str, settings: TownSettings | None = None, *,
         check: bool = False, announce: bool = False,
+        tell: tuple[tuple[str, BaseModel], ...] = (), sync: tuple[str, ...] = (),
     ) -> str:  # fmt: skip
-        """Offer the town's head call now. ``check``: first make sure someone can
-        answer here or down the overflow chain (else nothing is done and ``NOBODY``
-        comes back); ``announce``: tell the town's channel its queue changed (the
-        waiting kiosks' places). Returns the head call's id, or ''."""
+        """Offer the town's waiting calls now. ``check``: first make sure someone can
+        answer here or down the overflow chain (else nothing more is done and
+        ``NOBODY`` comes back); ``announce``: tell the town's channel its queue changed
+        (the waiting kiosks' places). In the same step: ``tell`` (channel, message)
+        first, and ``sync`` these operators' consoles after. Returns the head call's
+        id, or ''."""
         settings = settings or await self.towns.settings(town_id)
+        told = [[channel, json.dumps(dump(m), ensure_ascii=False)] for channel, m in tell]
         result: str = await self._dispatch(keys=[], args=[
             town_id, now_ms(), settings.strategy, settings.ring_timeout_s,
             "1" if check else "", "1" if announce else "",
+            json.dumps(told, ensure_ascii=False), ",".join(sync),
         ])  # fmt: skip
         return result
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from pydantic import BaseModel
+
 from server.accounts.accounts import Accounts, Operator
 from server.accounts.kiosks import Kiosk
 from server.accounts.towns import Towns, TownSettings
@@ -28,7 +30,16 @@ from server.store import keys
 from yijian import protocol as p
 
 log = logging.getLogger(__name__)
-RECENT_ANSWERS = 20  # answer times kept per town, for the estimated wait
+
+
+@dataclass(frozen=True)
+class Answered:
+    """What an answer gave: the call; whether this answer took it now (not a resend);
+    the settings of the call's town, read in the same step."""
+
+    call: CallRecord
+    fresh: bool
+    settings: TownSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -124,37 +135,29 @@ class CallQueue:
         await self.deliver.sync_operator(operator.username)
         await self.dispatcher.dispatch(operator.town_id)
 
-    async def answer(
-        self, operator: Operator, call_id: str, conn_id: str
-    ) -> tuple[CallRecord, bool]:
-        """The first answer takes the call (one atomic claim). Returns (call, fresh):
-        the same console's answer sent again (after a passing error) is confirmed, not
-        refused, and not announced again; another tab's is ``call_taken``. The
-        answering console is told first; then ``announce_answer`` tells everyone else."""
+    async def answer(self, operator: Operator, call_id: str, conn_id: str) -> Answered:
+        """The first answer takes the call (one atomic claim, which also starts the
+        media deadline). The same console's answer sent again (after a passing error)
+        is confirmed, not refused, and not announced again; another tab's is
+        ``call_taken``. The answering console is told first; then ``announce_answer``
+        tells everyone else."""
         try:
-            call = await self.calls.claim(call_id, operator, conn_id)
+            step = await self.calls.claim_step(call_id, operator, conn_id)
         except CallTaken:
             again = await self.calls.get(call_id)
             if again.status == "connected" and again.operator_conn == conn_id:
-                return again, False
+                return Answered(again, fresh=False)
             raise
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.lpush(keys.town_answers(call.town_id), now_ms())
-            pipe.ltrim(keys.town_answers(call.town_id), 0, RECENT_ANSWERS - 1)
-            await pipe.execute()
-        settings = await self.towns.settings(call.town_id)
-        await self.timers.set_in(settings.media_grace_s, "assign", call.id)
-        return call, True
+        return Answered(step.call, fresh=True, settings=step.settings)
 
-    async def announce_answer(self, call: CallRecord) -> None:
+    async def announce_answer(self, answered: Answered) -> None:
         """The kiosk may now offer media; the operator's other tabs and the town's
-        other rings follow."""
-        operator = call.operator or ""
-        await self.deliver.to_kiosk(
-            call.kiosk_id, p.CallAnswered(call_id=call.id, operator=operator)
-        )
-        await self.deliver.sync_operator(operator)
-        await self.redispatch(call)
+        other rings follow, all in the dispatch's one step."""
+        call = answered.call
+        told = p.CallAnswered(call_id=call.id, operator=call.operator or "")
+        kiosk = keys.kiosk_channel(call.kiosk_id)
+        await self.redispatch(call, answered.settings, tell=((kiosk, told),),
+                              sync=(call.operator or "",))  # fmt: skip
 
     async def operator_call(
         self, operator: Operator, call_id: str, connected: bool = False
@@ -226,32 +229,21 @@ class CallQueue:
         self, call: CallRecord, *, reason: str, by: str,
         if_queued: str = "abandoned", if_connected: str = "completed",
     ) -> CallRecord | None:  # fmt: skip
-        ended = await self.calls.end(call.id, reason=reason, by=by, if_queued=if_queued,
-                                     if_connected=if_connected, known=call)  # fmt: skip
-        if ended is None:
+        """End the call (its operator's wrap-up starts in the same step), then tell
+        both sides and ring anew in the dispatch's one step."""
+        step = await self.calls.end_step(call.id, reason=reason, by=by, if_queued=if_queued,
+                                         if_connected=if_connected, known=call)  # fmt: skip
+        if step is None:
             return None
+        ended, settings = step.call, step.settings
         message = p.CallEnded(call_id=ended.id, status=ended.status,
                               reason=ended.end_reason or reason)  # fmt: skip
-        await self.deliver.to_kiosk(ended.kiosk_id, message)
+        tell = [(keys.kiosk_channel(ended.kiosk_id), message)]
         if ended.operator:
-            await self.deliver.to_operator(ended.operator, message)
-            if ended.answered_at is not None:  # a callback the kiosk never took: no wrap-up
-                await self._wrap_up(ended.operator)
-            else:
-                await self.deliver.sync_operator(ended.operator)
-        await self.redispatch(ended)
+            tell.append((keys.operator_channel(ended.operator), message))
+        await self.redispatch(ended, settings, tell=tuple(tell),
+                              sync=(ended.operator,) if ended.operator else ())  # fmt: skip
         return ended
-
-    async def _wrap_up(self, username: str) -> None:
-        operator = await self.accounts.operator(username)
-        settings = await self.towns.settings(operator.town_id)
-        if settings.wrap_up_s > 0:
-            until = now_ms() + int(settings.wrap_up_s * 1000)
-            await self.presence.start_wrap_up(username, until)
-            await self.timers.set(until, "wrapup", username, operator.town_id)
-        else:
-            await self.presence.end_wrap_up(username)
-        await self.deliver.sync_operator(username)
 
     async def requeue(self, call_id: str, *, reason: str) -> CallRecord | None:
         """Back to the head of the queue: the operator vanished or media never came up."""
@@ -286,9 +278,15 @@ class CallQueue:
                                      settings.overflow_to)  # fmt: skip
         await self.dispatcher.dispatch(town_id)
 
-    async def redispatch(self, call: CallRecord) -> None:
-        """The call's queue moved: ring anew where it rings, and tell the waiting kiosks."""
-        for town_id in (call.town_id, *call.overflow):
+    async def redispatch(
+        self, call: CallRecord, settings: TownSettings | None = None, *,
+        tell: tuple[tuple[str, BaseModel], ...] = (), sync: tuple[str, ...] = (),
+    ) -> None:  # fmt: skip
+        """The call's queue moved: ring anew where it rings, and tell the waiting
+        kiosks; ``tell`` and ``sync`` go with the home town's pass (``settings``:
+        the home town's, when the caller has them)."""
+        await self.dispatcher.dispatch(call.town_id, settings, announce=True, tell=tell, sync=sync)
+        for town_id in call.overflow:
             await self.dispatcher.dispatch(town_id, announce=True)
 
 

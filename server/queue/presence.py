@@ -142,12 +142,6 @@ class PresenceStore:
     async def missed_ring(self, username: str) -> int:
         return int(await self.redis.hincrby(keys.presence(username), "missed", 1))
 
-    async def start_wrap_up(self, username: str, until_ms: int) -> None:
-        await self.redis.hset(
-            keys.presence(username),
-            mapping={"wrap_until": until_ms, "idle_since": until_ms, "missed": 0},
-        )
-
     async def end_wrap_up(self, username: str) -> None:
         now = now_ms()
         await self.redis.hset(keys.presence(username), mapping={"wrap_until": 0, "idle_since": now})

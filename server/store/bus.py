@@ -63,8 +63,7 @@ class Bus:
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
         text = json.dumps(message, ensure_ascii=False)
-        await self._deliver(keys=[keys.inbox(channel)],
-                            args=[channel, text, keys.INBOX_MAXLEN, keys.INBOX_TTL_S])  # fmt: skip
+        await self._deliver(keys=[keys.inbox(channel)], args=[channel, text])
 
     async def subscribe(self, channel: str, handler: Handler) -> None:
         handlers = self._handlers.setdefault(channel, set())

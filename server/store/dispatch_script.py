@@ -3,8 +3,8 @@ written in one atomic step, with each changed operator told what to show.
 
 One step needs no lock: two hubs asking at once run two whole passes one after the
 other, each seeing all that came before it, so no request is lost. The script reads
-the town's operators, their presence, leases and live calls, and the head of the
-queue (its own and the calls overflowing into it); writes each changed ring (the
+the town's operators, their presence, leases and live calls, and the first waiting
+calls (its own and the calls overflowing into it); writes each changed ring (the
 presence, the ring timer, the call's ``offered`` event); and delivers to each
 changed operator a ``sync`` that carries what their consoles need — the presence,
 the call now ringing with its place, and how the one that stopped ended — so no
@@ -16,40 +16,26 @@ builders of ``lua_keys``, made from ``keys`` itself so the names live in one pla
 
 from __future__ import annotations
 
-from server.store.lua_keys import KEY_BUILDERS
+from server.store.lua_keys import LUA_PARTS
 
 # ARGV: town_id, now_ms, strategy, ring_timeout_s, check ('1': first make sure someone
 #       is logged in here or down the agreed overflow chain), announce ('1': tell the
-#       town's channel its queue changed)
+#       town's channel its queue changed), tell (JSON [[channel, message JSON], ...]:
+#       delivered first), sync (operators, comma-separated, told their presence after)
 # -> 'nobody' (check failed; nothing done) | the head call id | ''
 DISPATCH = (
-    KEY_BUILDERS
+    LUA_PARTS
     + """
 local town, now = ARGV[1], tonumber(ARGV[2])
 local strategy, ring_ms = ARGV[3], math.floor(tonumber(ARGV[4]) * 1000)
 
-local function deliver(channel, msg)
-  local inbox = k_inbox(channel)
-  local newest = redis.call('XREVRANGE', inbox, '+', '-', 'COUNT', 1)
-  local prev = newest[1] and newest[1][1] or '0-0'
-  local id = redis.call('XADD', inbox, 'MAXLEN', '~', INBOX_MAXLEN, '*', 'm', msg)
-  redis.call('EXPIRE', inbox, INBOX_TTL)
-  redis.call('PUBLISH', channel, '{"id":"' .. id .. '","prev":"' .. prev .. '","m":' .. msg .. '}')
-end
-
-local function as_table(flat)
-  local t = {}
-  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
-  return t
-end
-
-local function alive(u)
-  return redis.call('ZCOUNT', k_op_conns(u), now, '+inf') > 0
-end
+-- first what the caller asked to tell (the step that led here: the kiosk told its
+-- call was answered or ended), so it arrives before the rings it changes
+for _, told in ipairs(cjson.decode(ARGV[7] or '[]')) do deliver(told[1], told[2]) end
 
 local function anyone_here(t, seen)
   for _, u in ipairs(redis.call('SMEMBERS', k_town_ops(t))) do
-    if alive(u) then return true end
+    if alive(u, now) then return true end
   end
   seen[t] = true
   local nxt = redis.call('HGET', k_town(t), 'overflow_to')
@@ -64,62 +50,100 @@ end
 
 if ARGV[5] == '1' and not anyone_here(town, {}) then return 'nobody' end
 
--- the head: the longest-waiting queued call of the town's queue and its guests
-local head = nil
-while true do
-  local own = redis.call('ZRANGE', k_queue(town), 0, 0, 'WITHSCORES')
-  local guest = redis.call('ZRANGE', k_overflow(town), 0, 0, 'WITHSCORES')
-  local id = nil
-  if own[1] and (not guest[1] or tonumber(own[2]) <= tonumber(guest[2])) then id = own[1]
-  elseif guest[1] then id = guest[1] end
-  if not id then break end
-  if redis.call('HGET', k_call(id), 'status') == 'queued' then head = id break end
-  -- a stale entry (a script missed it): drop it so it cannot block the queue
-  redis.call('ZREM', k_queue(town), id)
-  redis.call('ZREM', k_overflow(town), id)
+-- the waiting calls, longest waiting first: the town's queue and the calls that
+-- overflow into it, by first enqueue time; up to ``limit`` of them
+local function waiting(limit)
+  while true do
+    local both = {}
+    for _, zset in ipairs({k_queue(town), k_overflow(town)}) do
+      local flat = redis.call('ZRANGE', zset, 0, limit - 1, 'WITHSCORES')
+      for i = 1, #flat, 2 do both[#both + 1] = {flat[i], tonumber(flat[i + 1])} end
+    end
+    table.sort(both, function(a, b)
+      if a[2] ~= b[2] then return a[2] < b[2] end
+      return a[1] < b[1]
+    end)
+    local out, stale = {}, false
+    for _, entry in ipairs(both) do
+      if #out >= limit then break end
+      if redis.call('HGET', k_call(entry[1]), 'status') == 'queued' then
+        out[#out + 1] = entry[1]
+      else  -- a stale entry (a script missed it): drop it so it cannot block the queue
+        redis.call('ZREM', k_queue(town), entry[1])
+        redis.call('ZREM', k_overflow(town), entry[1])
+        stale = true
+      end
+    end
+    if not stale or #out >= limit then return out end
+  end
 end
 
 local ops = redis.call('SMEMBERS', k_town_ops(town))
 table.sort(ops)
 local people, free = {}, {}
 for _, u in ipairs(ops) do
-  local p = as_table(redis.call('HGETALL', k_presence(u)))
-  p.alive = alive(u)
-  p.live_call = redis.call('GET', k_op_live(u)) or ''
+  local p = presence_of(u, now)
   people[u] = p
   if p.alive and p.availability == 'available' and p.live_call == ''
       and tonumber(p.wrap_until or 0) <= now then
     free[#free + 1] = u
   end
 end
+-- longest free first (then by name): they get the calls that waited longest
+table.sort(free, function(a, b)
+  local ia, ib = tonumber(people[a].idle_since or 0), tonumber(people[b].idle_since or 0)
+  if ia ~= ib then return ia < ib end
+  return a < b
+end)
 
-local targets = {}
-if head and #free > 0 then
-  if strategy == 'ringall' then
-    for _, u in ipairs(free) do targets[u] = true end
-  else  -- longest_idle: the one ringing keeps it; else the longest free not yet declined
-    local pick = nil
-    for _, u in ipairs(free) do if people[u].ringing == head then pick = u end end
-    if not pick then
-      local fresh = {}
-      for _, u in ipairs(free) do
-        if redis.call('SISMEMBER', k_declined(head), u) == 0 then fresh[#fresh + 1] = u end
-      end
-      if #fresh == 0 then redis.call('DEL', k_declined(head)) fresh = free end
-      for _, u in ipairs(fresh) do
-        local idle = tonumber(people[u].idle_since or 0)
-        local best = pick and tonumber(people[pick].idle_since or 0)
-        if not pick or idle < best or (idle == best and u < pick) then pick = u end
-      end
+-- Autofill: the first m = min(free, waiting) calls ring at once, so free operators
+-- answer several waiting calls in parallel. ringall: the free operators are shared
+-- out over those calls (all of them on the head when one call waits), earlier calls
+-- first; longest_idle: one operator per call, who has not let it ring out yet.
+local calls = waiting(math.max(1, #free))
+local head = calls[1]
+local targets = {}  -- username -> the call ringing for them
+local m = math.min(#calls, #free)
+if m > 0 then
+  local quota = {}
+  for i = 1, m do
+    if strategy == 'ringall' then
+      quota[calls[i]] = math.floor(#free / m) + ((i <= #free % m) and 1 or 0)
+    else
+      quota[calls[i]] = 1
     end
-    targets[pick] = true
+  end
+  local rest = {}
+  for _, u in ipairs(free) do  -- whoever rings for one of them keeps it while it has room
+    local c = people[u].ringing or ''
+    if quota[c] and quota[c] > 0 then
+      targets[u], quota[c] = c, quota[c] - 1
+    else
+      rest[#rest + 1] = u
+    end
+  end
+  for i = 1, m do
+    local c = calls[i]
+    while quota[c] > 0 and #rest > 0 do
+      local pick = 1
+      if strategy ~= 'ringall' then
+        pick = nil
+        for j, u in ipairs(rest) do
+          if redis.call('SISMEMBER', k_declined(c), u) == 0 then pick = j break end
+        end
+        if not pick then redis.call('DEL', k_declined(c)) pick = 1 end  -- all let it ring out
+      end
+      targets[rest[pick]], quota[c] = c, quota[c] - 1
+      table.remove(rest, pick)
+    end
   end
 end
 
-local head_view, head_position = nil, nil
+local views = {}  -- call id -> {call = its view, position = its place at home}
+local synced = {}
 for _, u in ipairs(ops) do
   local p = people[u]
-  local old, want = p.ringing or '', (targets[u] and head) or ''
+  local old, want = p.ringing or '', targets[u] or ''
   if old ~= want then
     redis.call('HSET', k_presence(u), 'ringing', want, 'ring_since', want ~= '' and now or 0)
     local stopped = cjson.null
@@ -134,16 +158,24 @@ for _, u in ipairs(ops) do
         redis.call('XADD', k_events(want), '*', 'type', 'offered', 'at', now, 'operator', u)
       end
       redis.call('ZADD', TIMERS, now + ring_ms, 'ring|' .. town .. '|' .. want .. '|' .. u)
-      if not head_view then
-        head_view = as_table(redis.call('HGETALL', k_call(want)))
-        local rank = redis.call('ZRANK', k_queue(head_view.town_id), want)
-        head_position = rank and rank + 1 or cjson.null
+      if not views[want] then
+        local view = as_table(redis.call('HGETALL', k_call(want)))
+        local rank = redis.call('ZRANK', k_queue(view.town_id), want)
+        views[want] = {call = view, position = rank and rank + 1 or cjson.null}
       end
-      ring = {call = head_view, position = head_position}
+      ring = views[want]
     end
     p.ringing, p.ring_since = want, tostring(want ~= '' and now or 0)
     deliver(ch_operator(u), cjson.encode({kind = 'sync', presence = p, ring = ring,
                                           stopped = stopped}))
+    synced[u] = true
+  end
+end
+-- then the operators the caller changed (their presence, unless a ring change above
+-- told it already)
+for u in string.gmatch(ARGV[8] or '', '[^,]+') do
+  if not synced[u] then
+    deliver(ch_operator(u), cjson.encode({kind = 'sync', presence = presence_of(u, now)}))
   end
 end
 if ARGV[6] == '1' then deliver(ch_town(town), '{"kind":"queue_changed"}') end

@@ -7,6 +7,7 @@ the log can never disagree with the record.
 from __future__ import annotations
 
 from server.store.lua_keys import KEY_BUILDERS as LUA_KEYS
+from server.store.lua_keys import LUA_PARTS
 
 # KEYS: idem, kiosk_live, call, events, queue, calls, town_calls, kiosk_calls,
 #       live_calls, active_towns, operator_live, timers, kiosk_calls_made
@@ -78,61 +79,6 @@ return told(id, 'new')
 """
 )
 
-# KEYS: call, queue, operator_live, events, timers, overflow queues...
-# ARGV: call_id, operator, now_ms, conn_id
-# -> {"ok", call hash (flat)} | {"taken", status, operator} | {"busy", live_call_id}
-#    | {"missing"}
-CLAIM_CALL = """
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return {'missing'} end
-if status ~= 'queued' then
-  return {'taken', status, redis.call('HGET', KEYS[1], 'operator') or ''}
-end
-local reserved = redis.call('HGET', KEYS[1], 'operator') or ''
-if reserved ~= '' and reserved ~= ARGV[2] then return {'taken', 'connected', reserved} end
-local busy = redis.call('GET', KEYS[3])
-if busy and busy ~= ARGV[1] then return {'busy', busy} end
-local id = ARGV[1]
-redis.call('ZREM', KEYS[2], id)
-for i = 6, #KEYS do redis.call('ZREM', KEYS[i], id) end
-redis.call('HSET', KEYS[1], 'status', 'connected', 'operator', ARGV[2],
-  'answered_at', ARGV[3], 'operator_conn', ARGV[4])
-redis.call('SET', KEYS[3], id)
-redis.call('ZREM', KEYS[5], 'maxwait|' .. id, 'grace_kiosk|' .. id, 'callback|' .. id)
-redis.call('XADD', KEYS[4], '*', 'type', 'answered', 'at', ARGV[3], 'operator', ARGV[2])
-return {'ok', redis.call('HGETALL', KEYS[1])}
-"""
-
-# KEYS: call, queue, kiosk_live, operator_live (or a dummy when none), events, timers,
-#       live_calls, overflow queues...
-# ARGV: call_id, now_ms, reason, by, status_if_queued, status_if_connected, operator
-# An empty status_if_* leaves a call in that state alone ({"skip", status}).
-# -> {"ok", final_status, call hash (flat)} | {"already", status} | {"skip", status}
-#    | {"missing"} | {"stale"}
-END_CALL = """
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return {'missing'} end
-local final
-if status == 'queued' then final = ARGV[5]
-elseif status == 'connected' then final = ARGV[6]
-else return {'already', status} end
-if final == '' then return {'skip', status} end
-local operator = redis.call('HGET', KEYS[1], 'operator') or ''
-if operator ~= ARGV[7] then return {'stale'} end
-local id, now = ARGV[1], ARGV[2]
-redis.call('HSET', KEYS[1], 'status', final, 'ended_at', now, 'end_reason', ARGV[3])
-redis.call('ZREM', KEYS[2], id)
-for i = 8, #KEYS do redis.call('ZREM', KEYS[i], id) end
-if redis.call('GET', KEYS[3]) == id then redis.call('DEL', KEYS[3]) end
-if operator ~= '' and redis.call('GET', KEYS[4]) == id then redis.call('DEL', KEYS[4]) end
-redis.call('ZREM', KEYS[6], 'grace_kiosk|' .. id, 'grace_op|' .. id, 'maxwait|' .. id,
-  'media|' .. id, 'assign|' .. id, 'callback|' .. id)
-redis.call('ZREM', KEYS[7], id)
-redis.call('XADD', KEYS[5], '*', 'type', 'ended', 'at', now, 'status', final,
-  'reason', ARGV[3], 'by', ARGV[4])
-return {'ok', final, redis.call('HGETALL', KEYS[1])}
-"""
-
 # Put a connected call back at the head of its town's queue (its operator vanished,
 # or media never came up): never counted as completed.
 # KEYS: call, queue, operator_live, events, timers
@@ -190,19 +136,18 @@ return 0
 """
 
 
-# KEYS: the channel's inbox stream; ARGV: channel, message JSON, maxlen, ttl_s
-# -> the new entry's id. Published as {"id", "prev", "m"}: ``prev`` lets a receiver
-# see that it missed one (server.store.bus). Built by hand, not with cjson, which
-# would turn an empty list into an object.
-DELIVER = """
-local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-local prev = newest[1] and newest[1][1] or '0-0'
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'm', ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-local envelope = '{"id":"' .. id .. '","prev":"' .. prev .. '","m":' .. ARGV[2] .. '}'
-redis.call('PUBLISH', ARGV[1], envelope)
-return id
+# ARGV: channel, message JSON -> the new entry's id (``DELIVER_FN``). The message is
+# built by hand, not with cjson, which would turn an empty list into an object.
+DELIVER = LUA_PARTS + "return deliver(ARGV[1], ARGV[2])"
+
+# ARGV: username, now_ms: the operator's consoles are told their presence as it is.
+SYNC_OPERATOR = (
+    LUA_PARTS
+    + """
+local u = ARGV[1]
+return deliver(ch_operator(u), cjson.encode({kind = 'sync', presence = presence_of(u, ARGV[2])}))
 """
+)
 
 
 # KEYS: town queue, town answers, town; ARGV: max_wait_s default, kiosk ids...

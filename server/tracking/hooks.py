@@ -47,7 +47,6 @@ class Tracking:
         """Open (or join) the call's request at once, so the operator fills it in
         during the call."""
         try:
-            await index_call(self.redis, call)
             await self.requests.ensure_for_call(call, call.operator or "hub", settings)
         except Exception:
             log.exception("opening the request of call %s failed", call.id)
@@ -56,7 +55,6 @@ class Tracking:
         """Count the call; one that ended unanswered gets its callback request (and one
         whose answer hook failed, its request)."""
         try:
-            await index_call(self.redis, call)
             if "request_id" not in call.extra:
                 settings = settings or await self.towns.settings(call.town_id)
                 await self.requests.ensure_for_call(call, "hub", settings)
@@ -93,15 +91,6 @@ class Tracking:
             raise Forbidden(f"call {call_id} is not this kiosk's", code="not_your_call")
         await self.requests.rate(call, value)
         return p.Rated(call_id=call_id, value=value, ref=ref)  # type: ignore[arg-type]
-
-
-async def index_call(redis: aioredis.Redis, call: CallRecord) -> None:
-    """The call-log indexes by operator (at the answer) and by final status (at the end).
-    Interim: goes once the queue's claim and end scripts write them."""
-    if call.status in FINAL:
-        await redis.zadd(keys.call_index("status", call.town_id, call.status), {call.id: 0})
-    elif call.operator:
-        await redis.zadd(keys.call_index("operator", call.operator), {call.id: 0})
 
 
 def wire(redis: aioredis.Redis, calls: CallStore, towns: Towns | None = None) -> Tracking:
