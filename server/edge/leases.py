@@ -21,6 +21,7 @@ from server.edge.revocation import stale_sockets
 from server.edge.sockets import Sockets
 from server.queue.presence import LEASE_MS, PresenceStore
 from server.store import keys
+from server.store.lease_scripts import BATCH, RENEW_KIOSK_LEASES
 
 log = logging.getLogger(__name__)
 RENEW_EVERY_S = 2.0
@@ -39,6 +40,7 @@ class LeaseKeeper:
         self.redis = redis
         self._task: asyncio.Task[None] | None = None
         self._renewals = 0
+        self._renew_kiosks = redis.register_script(RENEW_KIOSK_LEASES)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="lease-keeper")
@@ -77,17 +79,14 @@ class LeaseKeeper:
                     consoles.setdefault(conn.operator.username, []).append(conn.id)
         await self.presence.renew(consoles)
         until = now_ms() + LEASE_MS
-        everyone: dict[str, float] = {}
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for kiosk_id, kiosk_conns in sockets.kiosks.items():
-                if kiosk_conns:
-                    pipe.zadd(keys.kiosk_conns(kiosk_id), {c.id: until for c in kiosk_conns})
-                    everyone.update({keys.lease("k", kiosk_id, c.id): until for c in kiosk_conns})
-            for username, conn_ids in consoles.items():
-                everyone.update({keys.lease("o", username, c): until for c in conn_ids})
-            if everyone:
-                pipe.zadd(keys.LEASES, everyone)  # one command for all of this hub's
-            await pipe.execute()
+        if consoles:
+            await self.redis.zadd(keys.LEASES, {keys.lease("o", username, c): until
+                                                for username, ids in consoles.items()
+                                                for c in ids})  # fmt: skip
+        pairs = [v for kiosk_id, conns in list(sockets.kiosks.items())
+                 for c in conns for v in (kiosk_id, c.id)]  # fmt: skip
+        for start in range(0, len(pairs), 2 * BATCH):  # the loop breathes between batches
+            await self._renew_kiosks(args=[until, *pairs[start : start + 2 * BATCH]])
         self._renewals += 1
         if self._renewals % REVALIDATE_EVERY == 0:
             await self.revalidate()

@@ -2,20 +2,23 @@
 
 A change to an operator or kiosk (``server.accounts.accounts``) is published so every hub
 closes the affected sockets at once; this check repairs a lost message: every few
-seconds a hub reads, in one pipeline, the current epoch of every operator and kiosk
-it holds a socket for, and whether each console's session still lives. An open
+seconds a hub reads the current epoch of every operator it holds a console for and
+whether that console's session still lives (one pipeline), and which of its kiosks
+were revoked or changed (one script per thousand kiosks, ``STALE_KIOSKS``). An open
 console is a use of its session: its idle limit starts again (``SessionClock``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import redis.asyncio as aioredis
 
 from server.accounts.session_clock import SessionClock
 from server.edge.connections import KioskConn, OperatorConn
 from server.store import keys
+from server.store.lease_scripts import BATCH, STALE_KIOSKS
 
 
 async def stale_sockets(
@@ -27,13 +30,13 @@ async def stale_sockets(
     consoles, kiosks = list(consoles), list(kiosks)
     if not consoles and not kiosks:
         return []
-    async with redis.pipeline(transaction=False) as pipe:
-        for console in consoles:
-            pipe.hmget(keys.operator(console.operator.username), ["epoch", "disabled"])
-            pipe.hget(keys.session(console.session), "created")
-        for kiosk in kiosks:
-            pipe.hmget(keys.kiosk(kiosk.kiosk.id), ["epoch", "revoked"])
-        found = await pipe.execute()
+    found: list[Any] = []
+    if consoles:
+        async with redis.pipeline(transaction=False) as pipe:
+            for console in consoles:
+                pipe.hmget(keys.operator(console.operator.username), ["epoch", "disabled"])
+                pipe.hget(keys.session(console.session), "created")
+            found = await pipe.execute()
     stale: list[OperatorConn | KioskConn] = []
     renew: dict[str, int] = {}
     for i, console in enumerate(consoles):
@@ -48,7 +51,9 @@ async def stale_sockets(
             for session, ttl_s in renew.items():
                 pipe.expire(keys.session(session), ttl_s)
             await pipe.execute()
-    for kiosk, (epoch, revoked) in zip(kiosks, found[2 * len(consoles) :], strict=True):
-        if revoked == "1" or int(epoch or 0) != kiosk.kiosk.epoch:
-            stale.append(kiosk)
+    check = redis.register_script(STALE_KIOSKS)
+    for start in range(0, len(kiosks), BATCH):
+        batch = kiosks[start : start + BATCH]
+        args = [v for k in batch for v in (k.kiosk.id, k.kiosk.epoch)]
+        stale += [batch[n - 1] for n in await check(keys=[], args=args)]
     return stale
