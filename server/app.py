@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 import web_console
-from server.api import calls, fleet, presence, reports, staff, town_settings, tracked
+from server.api import audit, calls, fleet, presence, reports, staff, town_settings, tracked
 from server.api.http_edge import add_security_headers
 from server.edge import ws
 from server.errors import YijianError, error_body, retry_after
@@ -92,6 +92,7 @@ def create_app(settings: HubSettings, redis_url: str) -> FastAPI:
     app.include_router(town_settings.router)
     app.include_router(fleet.router)  # GET /api/kiosks: the fleet, before staff's kiosk verbs
     app.include_router(staff.router)
+    app.include_router(audit.router)
     app.include_router(ws.router)
     app.mount("/", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
     return app

@@ -20,6 +20,7 @@ from typing import Literal
 import redis.asyncio as aioredis
 
 from server.accounts import passwords
+from server.accounts.audit import Actor, Audit
 from server.accounts.kiosks import ID_PATTERN, KioskAccounts, check_id, revoke_message
 from server.accounts.session_clock import SessionClock
 from server.accounts.throttle import LoginThrottle
@@ -59,6 +60,7 @@ class Accounts(KioskAccounts):
         self.session_ttl_s = session_ttl_s  # the absolute limit, from the login
         self.clock = SessionClock(session_idle_s or session_ttl_s, session_ttl_s)
         self.throttle = throttle
+        self.audit = Audit(redis)
 
     # --- operators ---------------------------------------------------------------
 
@@ -101,7 +103,11 @@ class Accounts(KioskAccounts):
         return Operator.from_hash(username, data)
 
     async def login(self, username: str, password: str, address: str = "") -> tuple[Operator, str]:
-        """Check the password; return the operator and a new session token."""
+        """Check the password; return the operator and a new session token.
+
+        Both outcomes go to the audit log; a failure only under a name that exists (an
+        unknown one may be a password typed into the wrong field), and never a password.
+        """
         if self.throttle is not None:
             await self.throttle.check(username, address)
         data = (
@@ -111,10 +117,17 @@ class Accounts(KioskAccounts):
         if not ok or not data or data.get("disabled") == "1":
             if self.throttle is not None:
                 await self.throttle.failed(username, address)
+            if data:
+                reason = "disabled" if ok else "wrong_password"
+                who = Operator.from_hash(username, data)
+                await self.audit.record(Actor(username, who.role, address), "login_failed",
+                                        home_town(who), username, reason=reason)  # fmt: skip
             raise Unauthorized("wrong username or password", code="bad_credentials")
         if self.throttle is not None:
             await self.throttle.succeeded(username)
         operator = Operator.from_hash(username, data)
+        await self.audit.record(Actor(username, operator.role, address), "login",
+                                home_town(operator), username)  # fmt: skip
         token = secrets.token_urlsafe(32)
         digest = session_hash(token)
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -152,17 +165,25 @@ class Accounts(KioskAccounts):
             raise Unauthorized("the session has ended; log in again", code="not_logged_in")
         return operator
 
-    async def logout(self, token: str | None) -> None:
+    async def logout(self, token: str | None) -> str | None:
+        """End the session; returns whose it was (``None``: there was none)."""
         if not token or len(token) > 200:
-            return
+            return None
         digest = session_hash(token)
-        username = await self.redis.hget(keys.session(digest), "username")
+        username: str | None = await self.redis.hget(keys.session(digest), "username")
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(keys.session(digest))
             if username is not None:
                 pipe.srem(keys.operator_sessions(username), digest)
                 pipe.publish(keys.operator_channel(username), revoke_message(digest))
             await pipe.execute()
+        return username
+
+
+def home_town(operator: Operator) -> str | None:
+    """Whose audit stream an operator's own doings (logins) go to: their town's, or
+    the admins' for an admin, who belongs to every town."""
+    return None if operator.role == "admin" else operator.town_id
 
 
 def check_role(role: str) -> None:

@@ -8,11 +8,13 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.accounts.accounts import SESSION_COOKIE
+from server.accounts.accounts import SESSION_COOKIE, home_town
+from server.accounts.audit import Actor
 from server.api.deps import (
     PUBLIC,
     AccessDep,
     AccountsDep,
+    AuditDep,
     CallLogDep,
     CallsDep,
     OperatorDep,
@@ -67,7 +69,11 @@ async def login(body: LoginBody, request: Request, accounts: AccountsDep) -> JSO
 
 @router.post("/auth/logout", status_code=204, **PUBLIC)
 async def logout(request: Request, accounts: AccountsDep) -> Response:
-    await accounts.logout(request.cookies.get(SESSION_COOKIE))
+    if username := await accounts.logout(request.cookies.get(SESSION_COOKIE)):
+        op = await accounts.operator(username)
+        address = client_address(request, request.app.state.settings.trusted_proxies)
+        await accounts.audit.record(Actor(username, op.role, address), "logout", home_town(op),
+                                    username)  # fmt: skip
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -115,15 +121,19 @@ async def list_calls(
 
 
 @router.get("/calls/{call_id}", **needs("operator"))
-async def get_call(call_id: str, who: AccessDep, calls: CallsDep) -> dict[str, Any]:
+async def get_call(
+    call_id: str, who: AccessDep, calls: CallsDep, audit: AuditDep
+) -> dict[str, Any]:
     call = who.call(await calls.get(call_id))
+    await audit("call_viewed", call.town_id, call.id)
     return {**call.to_api(), "events": await calls.events(call.id)}
 
 
 @router.put("/calls/{call_id}/request", **needs("operator"))
 async def save_request(
-    call_id: str, body: RequestBody, who: AccessDep, calls: CallsDep, request: Request
-) -> dict[str, Any]:
+    call_id: str, body: RequestBody, who: AccessDep, calls: CallsDep, request: Request,
+    audit: AuditDep,
+) -> dict[str, Any]:  # fmt: skip
     call, operator = who.call(await calls.get(call_id)), who.operator
     if call.answered_at is None:
         raise BadState(f"call {call_id} was never answered; it has no request to save")
@@ -131,5 +141,7 @@ async def save_request(
     changes = Changes(**body.model_dump())
     await request.app.state.requests.save_from_call(call, changes, operator)
     saved = await calls.get(call.id)
+    await audit("request_changed", call.town_id, saved.extra.get("request_number", ""),
+                call_id=call.id, fields=sorted(body.model_fields_set))  # fmt: skip
     await request.app.state.queue.request_saved(operator.username)  # ends the wrap-up early
     return {**saved.to_api(), "events": await calls.events(call.id)}

@@ -17,6 +17,8 @@ from pydantic import BaseModel
 
 from server.accounts import access
 from server.accounts.accounts import Accounts, Operator, Role
+from server.accounts.audit import Actor, Audit
+from server.forwarded import client_address
 from server.queue.calls import CallStore
 from server.queue.records import CallRecord
 from server.tracking.calllog import CallLog
@@ -103,6 +105,27 @@ async def current_access(operator: Annotated[Operator, Depends(current_operator)
     return Access(operator)
 
 
+class Auditor:
+    """The audit log, with the asker and their address filled in (``server.accounts.audit``)."""
+
+    def __init__(self, audit: Audit, actor: Actor) -> None:
+        self.audit = audit
+        self.actor = actor
+
+    async def __call__(
+        self, action: str, town_id: str | None, target: str = "", **details: Any
+    ) -> None:
+        await self.audit.record(self.actor, action, town_id, target, **details)
+
+
+async def current_auditor(
+    request: Request, who: Annotated[Access, Depends(current_access)]
+) -> Auditor:
+    address = client_address(request, request.app.state.settings.trusted_proxies)
+    op = who.operator
+    return Auditor(request.app.state.accounts.audit, Actor(op.username, op.role, address))
+
+
 def needs(role: Role, responses: dict[int | str, Any] | None = None) -> dict[str, Any]:
     """A route's keyword arguments: refuse anyone below ``role``, and say so in OpenAPI,
     with the error answers every route may give (and the route's own ``responses``)."""
@@ -119,3 +142,4 @@ CallsDep = Annotated[CallStore, Depends(calls)]
 CallLogDep = Annotated[CallLog, Depends(call_log)]
 OperatorDep = Annotated[Operator, Depends(current_operator)]
 AccessDep = Annotated[Access, Depends(current_access)]
+AuditDep = Annotated[Auditor, Depends(current_auditor)]

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from server.api.deps import AccessDep, CallLogDep, needs
+from server.api.deps import AccessDep, AuditDep, CallLogDep, needs
 from server.api.tracked import FilterDep, QueryDep, TownsDep, choice, parse_time
 from server.clock import iso, now_ms
 from server.errors import BadRequest
@@ -79,18 +79,29 @@ def _download(body: Any, media_type: str, name: str) -> StreamingResponse:
     )  # fmt: skip
 
 
+async def _audit_export(audit: AuditDep, what: str, town_id: str | None, request: Request) -> None:
+    """Who took which records out: the filters' names and values, but not a text query
+    (``q``), which may hold a villager's words."""
+    given = {k: v for k, v in request.query_params.items() if k != "q"}
+    await audit("export", town_id, what, filters=given, q="q" in request.query_params)
+
+
 @router.get("/calls/export.csv", **needs("operator", CSV))
 async def export_calls(
-    flt: CallFilterDep, log: CallLogDep, limit: ExportLimit = MAX_EXPORT_ROWS
-) -> StreamingResponse:
+    flt: CallFilterDep, log: CallLogDep, audit: AuditDep, request: Request,
+    limit: ExportLimit = MAX_EXPORT_ROWS,
+) -> StreamingResponse:  # fmt: skip
+    await _audit_export(audit, "calls.csv", flt.town_id, request)
     rows = log.all(flt, limit)
     return _download(exports.calls_csv(rows), "text/csv; charset=utf-8", "calls.csv")
 
 
 @router.get("/requests/export.csv", **needs("operator", CSV))
 async def export_requests(
-    flt: FilterDep, query: QueryDep, limit: ExportLimit = MAX_EXPORT_ROWS
-) -> StreamingResponse:
+    flt: FilterDep, query: QueryDep, audit: AuditDep, request: Request,
+    limit: ExportLimit = MAX_EXPORT_ROWS,
+) -> StreamingResponse:  # fmt: skip
+    await _audit_export(audit, "requests.csv", flt.town_id, request)
     rows = query.all(flt, limit)
     return _download(exports.requests_csv(rows), "text/csv; charset=utf-8", "requests.csv")
 
@@ -100,12 +111,14 @@ async def export_open311(
     flt: FilterDep,
     query: QueryDep,
     request: Request,
+    audit: AuditDep,
     limit: ExportLimit = MAX_EXPORT_ROWS,
     start_date: str | None = None,
     end_date: str | None = None,
 ) -> StreamingResponse:
     """GeoReport v2's ``GET requests.json``; its ``start_date``/``end_date`` work
     beside ``since``/``until``, and ``status=open|closed`` takes its meaning."""
+    await _audit_export(audit, "open311", flt.town_id, request)
     since, until = parse_time(start_date, "start_date"), parse_time(end_date, "end_date")
     flt = replace(flt, since_ms=since if since is not None else flt.since_ms,
                   until_ms=until if until is not None else flt.until_ms)  # fmt: skip

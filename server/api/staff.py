@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from server.accounts import access
 from server.accounts.accounts import Role
 from server.accounts.staff import Staff
-from server.api.deps import AccessDep, AccountsDep, needs
+from server.api.deps import AccessDep, AccountsDep, AuditDep, needs
 from server.errors import BadRequest, Forbidden
 
 router = APIRouter(prefix="/api", tags=["staff"])
@@ -77,17 +77,20 @@ async def list_operators(who: AccessDep, staff: StaffDep, town: str | None = Non
 
 
 @router.post("/operators", status_code=201, **needs("supervisor"))
-async def add_operator(body: NewOperator, who: AccessDep, staff: StaffDep) -> OperatorOut:
+async def add_operator(
+    body: NewOperator, who: AccessDep, staff: StaffDep, audit: AuditDep
+) -> OperatorOut:
     town_id = who.town(body.town_id, "supervisor", "add operators")
     access.may_grant(who.operator, body.role)
     op = await staff.add(body.username, town_id, body.role, body.password)
+    await audit("operator_added", town_id, op.username, role=op.role)
     return OperatorOut(username=op.username, town_id=op.town_id, role=op.role, disabled=False)
 
 
 @router.patch("/operators/{username}", **needs("supervisor"))
 async def change_operator(
     username: Username, body: OperatorChange, who: AccessDep, accounts: AccountsDep,
-    staff: StaffDep,
+    staff: StaffDep, audit: AuditDep,
 ) -> OperatorOut:  # fmt: skip
     target = await accounts.operator(username)
     who.see(target.town_id, "operator", username)
@@ -104,27 +107,37 @@ async def change_operator(
         access.may_grant(who.operator, body.role)
     if body.town_id is not None:
         who.town(body.town_id, "supervisor", "move operators")
-    # every check is done: now the changes, each ending the sessions
+    # every check is done: now the changes, each ending the sessions and each audited
+    town = target.town_id
     if body.password is not None:
         await staff.reset_password(username, body.password)
+        await audit("operator_password_reset", town, username)
     if body.role is not None:
         await staff.set_role(username, body.role)
-    if body.town_id is not None and body.town_id != target.town_id:
+        await audit("operator_role_changed", town, username, to=body.role, **{"from": target.role})
+    if body.town_id is not None and body.town_id != town:
         await staff.move(username, body.town_id)
+        for side in (town, body.town_id):  # both towns' logs tell it
+            await audit("operator_moved", side, username, to=body.town_id, **{"from": town})
+        town = body.town_id
     if body.disabled is not None:
         await staff.set_disabled(username, body.disabled)
+        await audit("operator_disabled" if body.disabled else "operator_enabled", town, username)
     op = await accounts.operator(username)
     return OperatorOut(username=op.username, town_id=op.town_id, role=op.role,
                        disabled=op.disabled)  # fmt: skip
 
 
 @router.post("/kiosks/{kiosk_id}/rotate", **needs("admin"))
-async def rotate_kiosk(kiosk_id: KioskId, accounts: AccountsDep) -> KioskToken:
+async def rotate_kiosk(kiosk_id: KioskId, accounts: AccountsDep, audit: AuditDep) -> KioskToken:
     """A new token (shown once); the old one is refused and its socket closed at once."""
-    return KioskToken(id=kiosk_id, token=await accounts.rotate_kiosk(kiosk_id))
+    token = await accounts.rotate_kiosk(kiosk_id)
+    await audit("kiosk_rotated", (await accounts.kiosk(kiosk_id)).town_id, kiosk_id)
+    return KioskToken(id=kiosk_id, token=token)
 
 
 @router.post("/kiosks/{kiosk_id}/revoke", status_code=204, **needs("admin"))
-async def revoke_kiosk(kiosk_id: KioskId, accounts: AccountsDep) -> None:
+async def revoke_kiosk(kiosk_id: KioskId, accounts: AccountsDep, audit: AuditDep) -> None:
     """The token is refused and the socket closed at once, until a rotate."""
     await accounts.revoke_kiosk(kiosk_id)
+    await audit("kiosk_revoked", (await accounts.kiosk(kiosk_id)).town_id, kiosk_id)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from pydantic import RootModel
 
 from server.accounts.towns import SETTING_NAMES
-from server.api.deps import AccessDep, needs
+from server.api.deps import AccessDep, AuditDep, needs
 
 router = APIRouter(prefix="/api")
 
@@ -26,7 +26,7 @@ async def get_settings(town_id: str, who: AccessDep, request: Request) -> dict[s
 
 @router.put("/towns/{town_id}/settings", **needs("supervisor"))
 async def put_settings(
-    town_id: str, body: SettingsBody, who: AccessDep, request: Request
+    town_id: str, body: SettingsBody, who: AccessDep, request: Request, audit: AuditDep
 ) -> dict[str, Any]:
     town = who.town(town_id, "supervisor", "change the queue settings")
     towns = request.app.state.towns
@@ -35,4 +35,6 @@ async def put_settings(
             await towns.set(town, name, "")  # raises the unknown-setting error
     for name, value in body.root.items():
         await towns.set(town, name, str(value), admin=who.operator.role == "admin")
+    if body.root:
+        await audit("settings_changed", town, town, settings=body.root)
     return await get_settings(town, who, request)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from server.accounts.categories import Categories
 from server.accounts.towns import Towns
-from server.api.deps import AccessDep, needs
+from server.api.deps import AccessDep, AuditDep, needs
 from server.clock import parse_iso
 from server.errors import BadRequest
 from server.tracking.request_model import (
@@ -143,15 +143,19 @@ async def _full(store: RequestStore, rec: RequestRecord) -> dict[str, Any]:
 
 
 @router.get("/requests/{request_id}", **needs("operator"))
-async def get_request(request_id: str, who: AccessDep, store: RequestsDep) -> dict[str, Any]:
-    return await _full(store, visible_request(who, await store.get(request_id)))
+async def get_request(
+    request_id: str, who: AccessDep, store: RequestsDep, audit: AuditDep
+) -> dict[str, Any]:
+    rec = visible_request(who, await store.get(request_id))
+    await audit("request_viewed", rec.town_id, rec.number, request_id=rec.id)
+    return await _full(store, rec)
 
 
 @router.patch("/requests/{request_id}", **needs("operator"))
 async def patch_request(
-    request_id: str, body: RequestPatch, who: AccessDep, store: RequestsDep
+    request_id: str, body: RequestPatch, who: AccessDep, store: RequestsDep, audit: AuditDep
 ) -> dict[str, Any]:
-    visible_request(who, await store.get(request_id))
+    rec = visible_request(who, await store.get(request_id))
     given = body.model_fields_set
     changes = Changes(
         summary=body.summary, category=body.category, status=body.status, note=body.note,
@@ -159,15 +163,21 @@ async def patch_request(
         due_at=parse_time(body.due_at, "due_at"),
         clear_due="due_at" in given and not body.due_at,
     )  # fmt: skip
-    return await _full(store, await store.update(request_id, changes, who.operator))
+    changed = await store.update(request_id, changes, who.operator)
+    # which fields, never their words: the text stays in the request alone (PIPL)
+    await audit("request_changed", rec.town_id, rec.number, request_id=rec.id,
+                fields=sorted(given))  # fmt: skip
+    return await _full(store, changed)
 
 
 @router.post("/requests/{request_id}/notes", status_code=201, **needs("operator"))
 async def add_note(
-    request_id: str, body: NoteBody, who: AccessDep, store: RequestsDep
+    request_id: str, body: NoteBody, who: AccessDep, store: RequestsDep, audit: AuditDep
 ) -> dict[str, Any]:
-    visible_request(who, await store.get(request_id))
-    return await _full(store, await store.add_note(request_id, body.text, who.operator))
+    rec = visible_request(who, await store.get(request_id))
+    changed = await store.add_note(request_id, body.text, who.operator)
+    await audit("request_changed", rec.town_id, rec.number, request_id=rec.id, fields=["note"])
+    return await _full(store, changed)
 
 
 @router.get("/towns/{town_id}/categories", **needs("operator"))
@@ -181,7 +191,10 @@ async def get_categories(
 
 @router.put("/towns/{town_id}/categories", **needs("supervisor"))
 async def put_categories(
-    town_id: str, body: CategoriesBody, who: AccessDep, categories: CategoriesDep
-) -> dict[str, Any]:
+    town_id: str, body: CategoriesBody, who: AccessDep, categories: CategoriesDep,
+    audit: AuditDep,
+) -> dict[str, Any]:  # fmt: skip
     who.town(town_id, "supervisor", "edit categories")
-    return {"town_id": town_id, "categories": await categories.set(town_id, body.categories)}
+    saved = await categories.set(town_id, body.categories)
+    await audit("categories_changed", town_id, town_id, categories=saved)
+    return {"town_id": town_id, "categories": saved}

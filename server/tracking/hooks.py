@@ -2,8 +2,9 @@
 call ended. Wired in by the app (``CallStore.on_answered`` / ``on_ended``), each hook
 given the call and, when the caller has them, its town's settings.
 
-Given the settings, the answer costs one script call (the request opens, numbered) and
-the end one more (the call is counted); the end reads no request.
+Given the settings, the answer costs two script calls (the request opens, numbered; the
+answer goes to the audit log) and the end one (the call is counted); the end reads no
+request.
 
 A failure here is logged and never undoes the call's own step; whatever was missed
 is made good later: a save or a rating opens a missing request, and each retention
@@ -17,6 +18,7 @@ import logging
 
 import redis.asyncio as aioredis
 
+from server.accounts.audit import Audit
 from server.accounts.categories import Categories
 from server.accounts.kiosks import Kiosk
 from server.accounts.towns import Towns, TownSettings
@@ -42,6 +44,7 @@ class Tracking:
         self.stats = stats
         self.towns = stats.towns
         self.categories = requests.categories
+        self.audit = Audit(redis)
 
     async def call_answered(self, call: CallRecord, settings: TownSettings | None = None) -> None:
         """Open (or join) the call's request at once, so the operator fills it in
@@ -84,6 +87,14 @@ class Tracking:
                         done += 1
         return done
 
+    async def audit_answer(self, call: CallRecord, settings: TownSettings | None = None) -> None:
+        """The answer in the town's audit log: one script call (the role read inside)."""
+        try:
+            await self.audit.call_answered(call.operator or "hub", call.town_id, call.id,
+                                           kiosk_id=call.kiosk_id, kind=call.kind)  # fmt: skip
+        except Exception:
+            log.exception("auditing the answer of call %s failed", call.id)
+
     async def rate(self, kiosk: Kiosk, call_id: str, value: str, ref: str | None) -> p.Rated:
         """A kiosk's one-press rating: only of its own call, only once it has ended."""
         call = await self.calls.get(call_id)
@@ -100,5 +111,6 @@ def wire(redis: aioredis.Redis, calls: CallStore, towns: Towns | None = None) ->
     requests = RequestStore(redis, towns, Categories(redis))
     tracking = Tracking(redis, calls, requests, Stats(redis, towns))
     calls.on_answered.append(tracking.call_answered)
+    calls.on_answered.append(tracking.audit_answer)
     calls.on_ended.append(tracking.call_ended)
     return tracking

@@ -12,7 +12,7 @@ write ``keys.call(call_id)`` and every key name is found under ``server.store.ke
 - ``keys.calls``: calls, the towns' queues, timers, presence, leases, the bus's
   channels and inboxes;
 - ``keys.tracking``: requests, search tokens, call-log indexes, stats, retention,
-  the fleet, security alerts.
+  the fleet, security alerts, the audit log.
 """
 
 from __future__ import annotations
@@ -67,11 +67,14 @@ from server.store.keys.calls import (
 )
 from server.store.keys.prefix import PREFIX
 from server.store.keys.tracking import (
+    AUDIT_ADMIN,
+    AUDIT_MAXLEN,
     FLEET_BACKFILLED,
     FLEET_CHECKED,
     REQUESTS,
     RETENTION_LOCK,
     TRACKING_BACKFILLED,
+    audit,
     call_index,
     fleet_offline,
     fleet_seen,
@@ -93,6 +96,8 @@ from server.store.keys.tracking import (
 
 __all__ = [
     "ACTIVE_TOWNS",
+    "AUDIT_ADMIN",
+    "AUDIT_MAXLEN",
     "CALLS",
     "FLEET_BACKFILLED",
     "FLEET_CHECKED",
@@ -112,6 +117,7 @@ __all__ = [
     "TOKEN_KEY",
     "TOWNS",
     "TRACKING_BACKFILLED",
+    "audit",
     "call",
     "call_declined",
     "call_events",

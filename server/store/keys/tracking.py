@@ -138,3 +138,23 @@ def security_alerts(town_id: str) -> str:
     token refused; ``kiosk_connected_twice``: let in while another hub holds one), for
     the fleet view. Appended by server.edge.one_socket; about the newest 1000 kept."""
     return f"{PREFIX}town:{town_id}:security:alerts"
+
+
+# --- the audit log (server.accounts.audit) ---------------------------------------------
+# Appended by server.accounts.audit.Audit: who did what, when, from where. Append-only
+# (nothing rewrites an entry); each stream is capped at about AUDIT_MAXLEN entries
+# (XADD MAXLEN ~), the oldest going first. Not touched by the retention job: the log
+# must outlive the records it speaks of (a deleted request's entry stays).
+
+# About how many entries each audit stream keeps (XADD MAXLEN ~): at ~300 bytes an
+# entry, ~30 MB a town at most; a busy town's months.
+AUDIT_MAXLEN = 100_000
+# stream: the admins' audit log: what concerns no one town (admins' logins and logouts,
+# failed logins of unknown names, exports across every town, the CLI's new towns).
+AUDIT_ADMIN = PREFIX + "audit:admin"
+
+
+def audit(town_id: str) -> str:
+    """stream of {at, actor, role, address, action, target, details (JSON)}: the town's
+    audit log (server.accounts.audit)."""
+    return f"{PREFIX}town:{town_id}:audit"
