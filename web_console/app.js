@@ -4,6 +4,7 @@
 // the tabs in tabs.js, notices in toast.js).
 
 import * as api from "./api.js";
+import { AuditPanel } from "./audit.js";
 import { AvailabilitySwitch } from "./availability.js";
 import { CallMedia } from "./call.js";
 import { Desk } from "./desk.js";
@@ -174,6 +175,9 @@ const townDesk = new TownDesk({
 // 设备: the town's kiosks, polled while the tab shows (fleet.js).
 const fleet = new FleetPanel({ view: $("fleet-view"), tab: $("tab-fleet"), openCall: (id) => log.openDetail(id) });
 
+// 审计日志: who did what, for supervisors and admins (audit.js).
+const audit = new AuditPanel({ tab: $("tab-audit") });
+
 // --- header -----------------------------------------------------------------------
 
 function setOperator(info) {
@@ -197,6 +201,7 @@ const tabs = new Tabs({
   onShow: (name) => {
     townDesk.setVisible(name === "desk");
     fleet.setVisible(name === "fleet");
+    audit.setVisible(name === "audit");
   },
   onClick: (name) => review.shown(name),
 });
@@ -219,6 +224,7 @@ async function signedIn(info) {
   for (const id of ["tabs", "availability", "logout"]) $(id).hidden = false;
   townDesk.signedIn(info);
   fleet.setOperator(info);
+  audit.setOperator(info);
   desk.setAvailability("away");
   availSwitch.render();
   showTab("desk");
@@ -242,6 +248,7 @@ function signedOut() {
   presence.clear();
   townDesk.signedOut();
   fleet.setOperator(null);
+  audit.setOperator(null);
   desk.setAvailability("away");
   requests.reset();
   review.signedOut();
@@ -276,6 +283,7 @@ onLangChange(() => {
   review.render();
   townDesk.render();
   fleet.render();
+  audit.render();
 });
 
 setInterval(() => {

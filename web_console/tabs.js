@@ -1,4 +1,4 @@
-// The tabs: which of the five views shows, and the tab buttons that switch them.
+// The tabs: which of the six views shows, and the tab buttons that switch them.
 
 import { $ } from "./dom.js";
 
@@ -8,6 +8,7 @@ export const VIEWS = {
   requests: "requests-view",
   dashboard: "dashboard-view",
   fleet: "fleet-view",
+  audit: "audit-view",
 };
 
 export class Tabs {
