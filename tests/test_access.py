@@ -56,6 +56,8 @@ def bodies(theirs: Theirs) -> dict[tuple[str, str], Any]:
         },
         ("patch", "/api/requests/{request_id}"): {"status": "resolved"},
         ("post", "/api/requests/{request_id}/notes"): {"text": "看看"},
+        ("post", "/api/requests/{request_id}/anonymise"): {"reason": "walk"},
+        ("delete", "/api/requests/{request_id}"): {"reason": "walk"},
         ("put", "/api/towns/{town_id}/settings"): {"max_wait_s": 1},
         ("put", "/api/towns/{town_id}/categories"): {"categories": ["改掉"]},
         ("post", "/api/operators"): {

@@ -13,6 +13,7 @@ from server.accounts.towns import Towns
 from server.api.deps import AccessDep, AuditDep, needs
 from server.clock import parse_iso
 from server.errors import BadRequest
+from server.tracking.pipl import MAX_REASON, Pipl
 from server.tracking.request_model import (
     KINDS,
     REQUEST_STATUSES,
@@ -64,6 +65,13 @@ class RequestPatch(Body):
 
 class NoteBody(Body):
     text: str = Field(min_length=1, max_length=4000)
+
+
+class ReasonBody(Body):
+    """Why a villager's request is anonymised or deleted: kept in the audit log, so it
+    names no one (e.g. "villager asked on the hotline, 5 May")."""
+
+    reason: str = Field(min_length=1, max_length=MAX_REASON)
 
 
 class CategoriesBody(Body):
@@ -178,6 +186,34 @@ async def add_note(
     changed = await store.add_note(request_id, body.text, who.operator)
     await audit("request_changed", rec.town_id, rec.number, request_id=rec.id, fields=["note"])
     return await _full(store, changed)
+
+
+def _pipl(request: Request) -> Pipl:
+    return Pipl(request.app.state.redis)
+
+
+PiplDep = Annotated[Pipl, Depends(_pipl)]
+
+
+@router.post("/requests/{request_id}/anonymise", **needs("supervisor"))
+async def anonymise_request(
+    request_id: str, body: ReasonBody, who: AccessDep, store: RequestsDep, pipl: PiplDep,
+    audit: AuditDep,
+) -> dict[str, Any]:  # fmt: skip
+    """PIPL: blank the request's words everywhere, keep its number, status and times."""
+    rec = visible_request(who, await store.get(request_id))
+    await pipl.anonymise(rec.id, audit.actor, body.reason)
+    return await _full(store, await store.get(rec.id))
+
+
+@router.delete("/requests/{request_id}", status_code=204, **needs("supervisor"))
+async def delete_request(
+    request_id: str, body: ReasonBody, who: AccessDep, store: RequestsDep, pipl: PiplDep,
+    audit: AuditDep,
+) -> None:  # fmt: skip
+    """PIPL: remove the request, its history and its search entries; unlink its calls."""
+    rec = visible_request(who, await store.get(request_id))
+    await pipl.delete(rec.id, audit.actor, body.reason)
 
 
 @router.get("/towns/{town_id}/categories", **needs("operator"))

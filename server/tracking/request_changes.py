@@ -12,7 +12,7 @@ from redis.asyncio.client import Pipeline
 from server.accounts.accounts import Operator
 from server.accounts.categories import Categories
 from server.clock import iso, now_ms
-from server.errors import BadRequest
+from server.errors import BadRequest, BadState
 from server.store import keys
 from server.tracking import stats, text_index
 from server.tracking.request_model import (
@@ -47,6 +47,9 @@ async def plan(
     new, events = rec, []
     if ch.note is not None and not ch.note.strip():
         raise BadRequest("a note needs some text", code="empty_note")
+    if rec.anonymised_at is not None and (ch.note is not None or ch.summary):
+        raise BadState(f"request {rec.number} was anonymised; it takes no new text",
+                       code="request_anonymised")  # fmt: skip
     if ch.category is not None and ch.category != rec.category:
         if ch.category not in await categories.of(rec.town_id):
             raise BadRequest(f"{ch.category!r} is not a category of town {rec.town_id}",

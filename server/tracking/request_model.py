@@ -62,6 +62,7 @@ class RequestRecord:
     call_ids: tuple[str, ...] = ()
     lat: str = ""
     long: str = ""
+    anonymised_at: int | None = None  # its words blanked on the villager's request (PIPL)
 
     @classmethod
     def from_hash(cls, data: dict[str, str]) -> RequestRecord:
@@ -80,6 +81,7 @@ class RequestRecord:
             satisfaction=data.get("satisfaction") or None,
             call_ids=tuple(c for c in data.get("call_ids", "").split(",") if c),
             lat=data.get("lat", ""), long=data.get("long", ""),
+            anonymised_at=opt_int("anonymised_at"),
         )  # fmt: skip
 
     def to_hash(self) -> dict[str, str]:
@@ -92,6 +94,7 @@ class RequestRecord:
             "operator": self.operator or "", "due_at": _opt(self.due_at),
             "resolved_at": _opt(self.resolved_at), "satisfaction": self.satisfaction or "",
             "call_ids": ",".join(self.call_ids), "lat": self.lat, "long": self.long,
+            "anonymised_at": _opt(self.anonymised_at),
         }  # fmt: skip
 
     def overdue(self, at_ms: int | None = None) -> bool:
@@ -116,7 +119,7 @@ class RequestRecord:
             "due_at": iso(self.due_at), "overdue": self.overdue(at_ms),
             "satisfaction": self.satisfaction, "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at), "resolved_at": iso(self.resolved_at),
-            "call_ids": list(self.call_ids),
+            "call_ids": list(self.call_ids), "anonymised_at": iso(self.anonymised_at),
         }  # fmt: skip
 
 

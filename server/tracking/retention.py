@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 
 from server.clock import now_ms
 from server.queue.records import LIVE, CallRecord
@@ -40,6 +41,25 @@ CATCH_UP_MS = 2 * DAY_MS
 class Swept:
     requests: int = 0
     calls: int = 0
+
+
+def queue_request_delete(
+    pipe: Pipeline, town_id: str, request_id: str, rec: RequestRecord | None, notes: list[str]
+) -> None:
+    """Queue the deletion of a request with its notes, history, indexes and search
+    tokens (``notes``: its notes as stored). Its calls and its kiosk's open-request
+    pointer are the caller's: retention deletes the calls, a PIPL deletion
+    (``server.tracking.pipl``) unlinks them."""
+    pipe.delete(keys.request(request_id), keys.request_notes(request_id),
+                keys.request_history(request_id))  # fmt: skip
+    pipe.zrem(keys.request_index("town", town_id), request_id)
+    pipe.zrem(keys.town_due(town_id), request_id)
+    if rec is not None:
+        for index in index_keys(rec):
+            pipe.zrem(index, request_id)
+        text = "\n".join([rec.summary, *(json.loads(n)["text"] for n in notes)])
+        for token in text_index.tokens(text):
+            pipe.srem(keys.search_token(town_id, token), request_id)
 
 
 class Retention:
@@ -125,16 +145,7 @@ class Retention:
         calls = [await self.redis.hgetall(keys.call(c)) for c in (rec.call_ids if rec else ())]
         pointer = keys.kiosk_open_request(rec.kiosk_id) if rec else None
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(keys.request(request_id), keys.request_notes(request_id),
-                        keys.request_history(request_id))  # fmt: skip
-            pipe.zrem(keys.request_index("town", town_id), request_id)
-            pipe.zrem(keys.town_due(town_id), request_id)
-            if rec is not None:
-                for index in index_keys(rec):
-                    pipe.zrem(index, request_id)
-                text = "\n".join([rec.summary, *(json.loads(n)["text"] for n in notes)])
-                for token in text_index.tokens(text):
-                    pipe.srem(keys.search_token(town_id, token), request_id)
+            queue_request_delete(pipe, town_id, request_id, rec, notes)
             for data in calls:
                 if data:
                     self._queue_call_delete(pipe, CallRecord.from_hash(data))
