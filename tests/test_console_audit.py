@@ -13,7 +13,9 @@ from tests.conftest import PASSWORD
 pytestmark = pytest.mark.browser
 
 
-async def test_a_supervisor_finds_their_change_in_the_audit_log(make_town, accounts, console):
+async def test_a_supervisor_finds_their_change_in_the_audit_log(
+    make_town, accounts, console, artifacts
+):
     town = await make_town(kiosks=0, operators=1)
     boss, worker = f"{town.id}-boss", town.operators[0]
     await accounts.add_operator(boss, town.id, "supervisor", PASSWORD)
@@ -30,6 +32,7 @@ async def test_a_supervisor_finds_their_change_in_the_audit_log(make_town, accou
     await expect(disabled.get_by_test_id("audit-action")).to_have_text("停用人员")
     await expect(disabled.get_by_test_id("audit-actor")).to_contain_text(boss)
     await expect(entries.and_(page.locator('[data-action="login"]'))).to_have_count(1)
+    await page.screenshot(path=str(artifacts / "console-audit.png"))
     await page.get_by_test_id("audit-filter-action").select_option("operator_disabled")
     await expect(entries).to_have_count(1, timeout=MS)
     await page.get_by_test_id("lang-en").click()

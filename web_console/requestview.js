@@ -10,6 +10,7 @@ import { clock, dateTime } from "./format.js";
 import { has, t } from "./i18n.js";
 import { callbackTag, historyList, overdueTag, requestStatusChip, satisfactionChip } from "./requestparts.js";
 import { needsResolution, RequestEditForm } from "./requestedit.js";
+import { PiplActions } from "./requestpipl.js";
 
 export { canClose } from "./requestedit.js"; // review.js asks it from here
 
@@ -27,8 +28,9 @@ export class RequestDetail {
    * @param role       function() → the signed-in operator's role
    * @param categories function() → the town's categories
    * @param onCallback function(target) calls the request's kiosk back (回电)
+   * @param onDeleted  function(item) after a PIPL deletion
    */
-  constructor({ dialog, toast, openCall, onChanged, role, categories, onCallback }) {
+  constructor({ dialog, toast, openCall, onChanged, role, categories, onCallback, onDeleted }) {
     this.dialog = dialog;
     this.body = dialog.querySelector(".detail-body");
     this.toast = toast;
@@ -47,8 +49,24 @@ export class RequestDetail {
       onStatusChange: () => this.renderForm(),
     });
     this.f = this.edit.f; // the form's elements
+    this.pipl = new PiplActions({
+      role,
+      errorText,
+      rerender: () => this.render(),
+      done: async (kind, item) => {
+        this.toast(t(`pipl.${kind}_done`, { number: item.number || item.id }), "success");
+        if (kind === "delete") {
+          this.dialog.close();
+          if (onDeleted) onDeleted(item);
+          return;
+        }
+        await this.load(item.id, true);
+        this.onChanged(this.item);
+      },
+    });
     dialog.addEventListener("close", () => {
       this.item = null;
+      this.pipl.reset();
     });
     this.body.addEventListener("click", (ev) => {
       const btn = ev.target.closest("button[data-call-id]");
@@ -148,6 +166,9 @@ export class RequestDetail {
         h("span", { "data-testid": "request-detail-status" }, requestStatusChip(item.status)),
         item.overdue ? overdueTag() : null,
         item.kind === "callback" ? callbackTag() : null,
+        item.anonymised_at
+          ? h("span", { class: "tag anonymised", "data-testid": "anonymised-tag", title: dateTime(item.anonymised_at) }, t("rq.anonymised"))
+          : null,
         satisfactionChip(item.satisfaction),
         this.callbackButton(item),
       ),
@@ -178,6 +199,7 @@ export class RequestDetail {
           this.callsList(item.call_ids || []),
           h("h4", {}, t("rq.history")),
           historyList(item.history),
+          this.pipl.section(item),
         ),
       ),
     );

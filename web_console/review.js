@@ -75,6 +75,10 @@ export class Review {
       role: () => (this.operator ? this.operator.role : "operator"),
       categories: () => this.categories,
       onCallback,
+      onDeleted: () => {
+        this.requests.refresh();
+        this.log.refresh();
+      },
     });
 
     this.categoryEditor = new CategoryEditor({
