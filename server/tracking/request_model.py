@@ -94,7 +94,8 @@ class RequestRecord:
             "operator": self.operator or "", "due_at": _opt(self.due_at),
             "resolved_at": _opt(self.resolved_at), "satisfaction": self.satisfaction or "",
             "call_ids": ",".join(self.call_ids), "lat": self.lat, "long": self.long,
-            "anonymised_at": _opt(self.anonymised_at),
+            # only once set (it is never unset): no field for it in the other requests
+            **({"anonymised_at": str(self.anonymised_at)} if self.anonymised_at else {}),
         }  # fmt: skip
 
     def overdue(self, at_ms: int | None = None) -> bool:
