@@ -98,14 +98,18 @@ async def test_who_reads_which_log_filtered_and_paged(make_town, accounts, login
         "other town": await sup.get("/api/audit", params={"town": other.id}),
         "admins' log": await sup.get("/api/audit", params={"scope": "admin"}),
         "unknown action": await sup.get("/api/audit", params={"action": "dance"}),
+        "cursor past 64 bits": await sup.get("/api/audit", params={"cursor": "9" * 20 + "-0"}),
     }
+    oldest = await sup.get("/api/audit", params={"cursor": "0-0"})
 
     assert [c["details"]["settings"] for c in changes] == [
         {"max_wait_s": 80}, {"max_wait_s": 70}, {"max_wait_s": 60}]  # fmt: skip
     assert [e["action"] for e in by_boss] == ["settings_changed"] * 3 + ["login"]
     assert [e["action"] for e in admins["items"]][:1] == ["login"]  # an admin's own log
     assert {k: r.status_code for k, r in refused.items()} == {"plain operator": 403,
-            "other town": 403, "admins' log": 403, "unknown action": 400}  # fmt: skip
+            "other town": 403, "admins' log": 403, "unknown action": 400,
+            "cursor past 64 bits": 400}  # fmt: skip
+    assert oldest.json() == {"items": [], "next_cursor": None}
 
 
 async def test_the_cli_is_audited_as_cli(hub, redis_url, redis, make_town):

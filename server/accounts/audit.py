@@ -29,6 +29,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
 from server.clock import now_ms
+from server.errors import BadRequest
 from server.store import keys
 
 ACTIONS = (
@@ -92,6 +93,15 @@ class Entry:
         )  # fmt: skip
 
 
+def _older_than(cursor: str) -> str | None:
+    """The exclusive top of a page after ``cursor`` (an entry id); ``None``: nothing is
+    older. Redis refuses ids past 64 bits, so they are checked here."""
+    ms, _, seq = cursor.partition("-")
+    if not (ms.isdigit() and seq.isdigit()) or max(int(ms), int(seq)) >= 2**64:
+        raise BadRequest(f"cursor must be an entry id (MS-SEQ); got {cursor!r}", code="bad_cursor")
+    return f"({int(ms)}-{int(seq)}" if int(ms) or int(seq) else None
+
+
 def stream(town_id: str | None) -> str:
     """The town's stream; ``None``: the admins'."""
     return keys.audit(town_id) if town_id else keys.AUDIT_ADMIN
@@ -153,8 +163,8 @@ class Audit:
         reads at most ``MAX_SCAN`` entries and may come back short, with the cursor
         to go on from (``None``: nothing older is left)."""
         key, found, read = stream(town_id), list[Entry](), 0
-        top = "(" + cursor if cursor else "+"
-        while read < MAX_SCAN:
+        top = _older_than(cursor) if cursor else "+"
+        while top is not None and read < MAX_SCAN:
             batch = await self.redis.xrevrange(key, top, "-", count=min(500, max(limit, 100)))
             if not batch:
                 return found, None
@@ -168,4 +178,4 @@ class Audit:
                     if len(found) == limit:
                         return found, entry_id
             top = "(" + batch[-1][0]
-        return found, top[1:]
+        return found, top[1:] if top else None
