@@ -48,6 +48,8 @@ def _blank_history(raw: str) -> str:
     entry: dict[str, Any] = json.loads(raw)
     if entry.get("type") == "summary_changed":
         entry["from"], entry["to"] = "", ""
+    if "text" in entry:  # a note's text, as older history events kept it
+        entry["text"] = ""
     return json.dumps(entry, ensure_ascii=False)
 
 
@@ -70,7 +72,12 @@ class Pipl:
         return "\n".join([rec.summary, *(json.loads(n)["text"] for n in notes)])
 
     async def anonymise(self, request_id: str, actor: Actor, reason: str) -> None:
-        why, watched = _reason(reason), [keys.request(request_id), keys.request_notes(request_id)]
+        why = _reason(reason)
+        watched = [
+            keys.request(request_id),
+            keys.request_notes(request_id),
+            keys.request_history(request_id),
+        ]  # rewritten whole: nothing may slip in
 
         async def work(pipe: Pipeline) -> None:
             rec, notes = await self._read(pipe, request_id)
