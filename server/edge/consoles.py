@@ -23,6 +23,7 @@ from server.edge.team import WATCHERS, TeamWatch, check_may_watch
 from server.errors import NotFound
 from server.queue.callbacks import CallBacks
 from server.queue.lifecycle import CallQueue
+from server.queue.outcomes import ended_message
 from server.queue.presence import Presence
 from server.queue.records import CallRecord
 from server.queue.views import call_view
@@ -168,10 +169,12 @@ class ConsoleEdge:
                 if answered.fresh:
                     await queue.announce_answer(answered)
             case p.Hangup(call_id=call_id):
-                call = await queue.operator_call(op, call_id)
-                # a callback the kiosk has not taken yet was not answered, not abandoned
-                await queue.end(call, reason="operator_hangup", by=op.username,
-                                if_queued="unanswered")  # fmt: skip
+                step = await queue.hang_up(op, call_id)
+                if step is not None:  # this console hears first, as with an answer
+                    if conn.call_id == step.call.id:
+                        conn.call_id = None
+                    conn.send(ended_message(step.call))
+                    await queue.announce_end(step)
             case p.Callback(kiosk_id=kiosk_id, request_id=request_id, call_id=past, ref=ref):
                 call = await self.callbacks.start(op, conn.id, kiosk_id, request_id, past)
                 conn.call_id = call.id

@@ -14,7 +14,8 @@ from server.edge.positions import Positions
 from server.edge.sdp_check import check_relayed
 from server.edge.sockets import Sockets
 from server.queue.callbacks import CallBacks
-from server.queue.lifecycle import CallQueue, check_live
+from server.queue.lifecycle import CallQueue
+from server.queue.outcomes import check_live
 from server.queue.records import CallRecord
 from server.queue.views import call_view
 from server.store import keys

@@ -2,24 +2,30 @@
 
 Each hub follows the towns of its kiosks: when a town's queue changes (a nudge on
 its channel, from any hub), it re-reads the places of its own queued kiosks and
-tells those whose place improved — never a worse one.
+tells those whose place improved — never a worse one. A lone change is told at
+once; a burst (a busy morning, eight operators answering) at most every
+``PLACES_EVERY_S``, so a thousand waiting kiosks cost the hub a thousand messages
+once a second, not a thousand per answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from server.accounts.towns import TownSettings
 from server.edge.sockets import Sockets
-from server.queue.lifecycle import CallQueue, wait_estimate
+from server.queue.lifecycle import CallQueue
+from server.queue.outcomes import wait_estimate
 from server.store import keys, scripts
 from server.store.bus import Bus
 from yijian import protocol as p
 
 log = logging.getLogger(__name__)
 DEFAULT_MAX_WAIT_S = TownSettings.model_fields["max_wait_s"].default
+PLACES_EVERY_S = 1.0
 
 
 class Positions:
@@ -55,12 +61,14 @@ class Positions:
     async def _refresh(self, town_id: str) -> None:
         while True:
             self._refresh_again.discard(town_id)
+            started = time.monotonic()
             try:
                 await self._refresh_positions(town_id)
             except Exception:
                 log.exception("refreshing positions in %s failed", town_id)
             if town_id not in self._refresh_again:
                 return
+            await asyncio.sleep(max(0.0, started + PLACES_EVERY_S - time.monotonic()))
 
     async def _refresh_positions(self, town_id: str) -> None:
         """Tell this hub's queued kiosks of the town their place, when it improved: one

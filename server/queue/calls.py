@@ -153,11 +153,13 @@ class CallStore:
         return await self._get_live(ids[0]) if ids else None
 
     async def claim(self, call_id: str, operator: Operator, conn_id: str) -> CallRecord:
-        return (await self.claim_step(call_id, operator, conn_id)).call
+        step = await self.claim_step(call_id, operator, conn_id)
+        await self.answered(step)
+        return step.call
 
     async def claim_step(self, call_id: str, operator: Operator, conn_id: str) -> Step:
         """Give the call to this operator, atomically; exactly one claimant wins. One
-        script (``call_scripts.CLAIM_CALL``)."""
+        script (``call_scripts.CLAIM_CALL``). The caller tells ``answered`` after."""
         result = await self._claim(keys=[], args=[
             call_id, operator.username, now_ms(), conn_id, operator.town_id, RECENT_ANSWERS,
             self.towns.default("media_grace_s"),
@@ -165,9 +167,7 @@ class CallStore:
         match result[0]:
             case "ok":
                 call = _record(result[1])
-                settings = self.towns.parse(call.town_id, _hash(result[2]))
-                await self._told(self.on_answered, call, settings)
-                return Step(call, settings)
+                return Step(call, self.towns.parse(call.town_id, _hash(result[2])))
             case "taken" if result[1] == "connected":
                 raise CallTaken(f"call {call_id} was answered by {result[2]}")
             case "taken":
@@ -182,31 +182,36 @@ class CallStore:
     ) -> CallRecord | None:  # fmt: skip
         step = await self.end_step(call_id, reason=reason, by=by, if_queued=if_queued,
                                    if_connected=if_connected)  # fmt: skip
-        return step.call if step is not None else None
+        if step is None:
+            return None
+        await self.ended(step)
+        return step.call
 
     async def end_step(
         self, call_id: str, *, reason: str, by: str,
         if_queued: str = "abandoned", if_connected: str = "completed",
-        known: CallRecord | None = None,
+        known: CallRecord | None = None, operator: str | None = None,
     ) -> Step | None:  # fmt: skip
         """End a live call (one script, ``call_scripts.END_CALL``, which also starts
         its operator's wrap-up); None when it had already ended. ``known``: the
-        caller's fresh copy, read again only if the call changed meanwhile."""
+        caller's fresh copy, read again only if the call changed meanwhile;
+        ``operator``: end it only if it is this operator's (nothing read first; None
+        when it is not). The caller tells ``ended`` after."""
         for _ in range(3):
-            call, known = known or await self.get(call_id), None
-            if not call.live:
-                return None
+            if operator is None:
+                call, known = known or await self.get(call_id), None
+                if not call.live:
+                    return None
             result = await self._end(keys=[], args=[
-                call_id, now_ms(), reason, by, if_queued, if_connected, call.operator or "",
+                call_id, now_ms(), reason, by, if_queued, if_connected,
+                operator if operator is not None else call.operator or "",
                 self.towns.default("wrap_up_s"), ",".join(FINAL),
             ])  # fmt: skip
             if result[0] == "ok":
                 ended = _record(result[2])
-                settings = self.towns.parse(ended.town_id, _hash(result[3]))
-                await self._told(self.on_ended, ended, settings)
-                return Step(ended, settings)
-            if result[0] != "stale":  # answered between our read and the script: retry
-                return None
+                return Step(ended, self.towns.parse(ended.town_id, _hash(result[3])))
+            if result[0] != "stale" or operator is not None:
+                return None  # (stale: answered between our read and the script: retry)
         raise BadState(f"call {call_id} keeps changing; try again")
 
     async def requeue(
@@ -238,9 +243,15 @@ class CallStore:
             await pipe.execute()
         return True
 
-    async def _told(self, hooks: list[Hook], call: CallRecord, settings: TownSettings) -> None:
-        for hook in hooks:
-            await hook(call, settings)
+    async def answered(self, step: Step) -> None:
+        """Tell the hooks (``on_answered``) of a claim."""
+        for hook in self.on_answered:
+            await hook(step.call, step.settings)
+
+    async def ended(self, step: Step) -> None:
+        """Tell the hooks (``on_ended``) of an end."""
+        for hook in self.on_ended:
+            await hook(step.call, step.settings)
 
     async def mark_offered(self, call_id: str, username: str) -> None:
         await self._offered(

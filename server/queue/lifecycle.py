@@ -10,8 +10,8 @@ deadlines that drive the verbs from outside are dispatched by ``server.queue.swe
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
 
 from pydantic import BaseModel
 
@@ -20,9 +20,10 @@ from server.accounts.kiosks import Kiosk
 from server.accounts.towns import Towns, TownSettings
 from server.clock import now_ms
 from server.errors import BadState, CallTaken, Forbidden, NotFound
-from server.queue.calls import CallStore
+from server.queue.calls import CallStore, Step
 from server.queue.deliver import Deliver
 from server.queue.dispatch import NOBODY, Dispatcher
+from server.queue.outcomes import Answered, Pressed, check_live, ended_message, wait_estimate
 from server.queue.presence import PresenceStore
 from server.queue.records import CallRecord
 from server.queue.timers import Timers
@@ -30,37 +31,6 @@ from server.store import keys
 from yijian import protocol as p
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Answered:
-    """What an answer gave: the call; whether this answer took it now (not a resend);
-    the settings of the call's town, read in the same step."""
-
-    call: CallRecord
-    fresh: bool
-    settings: TownSettings | None = None
-
-
-@dataclass(frozen=True)
-class Pressed:
-    """What a press gave: the kiosk's live call; its place while it waits; the town's
-    settings it was made under (``start`` needs them too)."""
-
-    call: CallRecord
-    created: bool
-    settings: TownSettings
-    position: int | None = None
-    estimated_wait_s: int | None = None
-
-
-def wait_estimate(answers: list[int], position: int, max_wait_s: float) -> int | None:
-    """Seconds to wait: position x the recent interval between answers in the town
-    (newest first), at most ``max_wait_s``; None before two answers."""
-    if len(answers) < 2:
-        return None
-    interval = (answers[0] - answers[-1]) / (len(answers) - 1) / 1000
-    return int(min(interval * position, max_wait_s))
 
 
 class CallQueue:
@@ -152,12 +122,17 @@ class CallQueue:
 
     async def announce_answer(self, answered: Answered) -> None:
         """The kiosk may now offer media; the operator's other tabs and the town's
-        other rings follow, all in the dispatch's one step."""
+        other rings follow, all in the dispatch's one step; meanwhile (not before)
+        request tracking is told."""
         call = answered.call
         told = p.CallAnswered(call_id=call.id, operator=call.operator or "")
         kiosk = keys.kiosk_channel(call.kiosk_id)
-        await self.redispatch(call, answered.settings, tell=((kiosk, told),),
-                              sync=(call.operator or "",))  # fmt: skip
+        hooks = self.calls.answered(Step(call, answered.settings)) if answered.settings else None
+        await asyncio.gather(
+            self.redispatch(call, answered.settings, tell=((kiosk, told),),
+                            sync=(call.operator or "",)),
+            *([hooks] if hooks else []),
+        )  # fmt: skip
 
     async def operator_call(
         self, operator: Operator, call_id: str, connected: bool = False
@@ -233,16 +208,34 @@ class CallQueue:
         both sides and ring anew in the dispatch's one step."""
         step = await self.calls.end_step(call.id, reason=reason, by=by, if_queued=if_queued,
                                          if_connected=if_connected, known=call)  # fmt: skip
-        if step is None:
-            return None
-        ended, settings = step.call, step.settings
-        message = p.CallEnded(call_id=ended.id, status=ended.status,
-                              reason=ended.end_reason or reason)  # fmt: skip
+        return await self.announce_end(step) if step is not None else None
+
+    async def hang_up(self, operator: Operator, call_id: str) -> Step | None:
+        """The operator ends their own call: one script, nothing read first (a call
+        that is not theirs, or not live, is read only to say why). A call-back the
+        kiosk has not taken yet was not answered: it ends ``unanswered``. Once the
+        console that asked has heard, ``announce_end`` tells everyone else."""
+        step = await self.calls.end_step(call_id, reason="operator_hangup", by=operator.username,
+                                         if_queued="unanswered",
+                                         operator=operator.username)  # fmt: skip
+        if step is not None:
+            return step
+        call = await self.operator_call(operator, call_id)  # raises why it is not theirs
+        return await self.calls.end_step(call.id, reason="operator_hangup", by=operator.username,
+                                         if_queued="unanswered", known=call)  # fmt: skip
+
+    async def announce_end(self, step: Step) -> CallRecord:
+        """Tell both sides and ring anew (one dispatch step); meanwhile the hooks."""
+        ended = step.call
+        message = ended_message(ended)
         tell = [(keys.kiosk_channel(ended.kiosk_id), message)]
         if ended.operator:
             tell.append((keys.operator_channel(ended.operator), message))
-        await self.redispatch(ended, settings, tell=tuple(tell),
-                              sync=(ended.operator,) if ended.operator else ())  # fmt: skip
+        await asyncio.gather(
+            self.redispatch(ended, step.settings, tell=tuple(tell),
+                            sync=(ended.operator,) if ended.operator else ()),
+            self.calls.ended(step),
+        )  # fmt: skip
         return ended
 
     async def requeue(self, call_id: str, *, reason: str) -> CallRecord | None:
@@ -288,11 +281,3 @@ class CallQueue:
         await self.dispatcher.dispatch(call.town_id, settings, announce=True, tell=tell, sync=sync)
         for town_id in call.overflow:
             await self.dispatcher.dispatch(town_id, announce=True)
-
-
-def check_live(call: CallRecord, connected: bool) -> CallRecord:
-    if not call.live:
-        raise BadState(f"call {call.id} has ended ({call.status})", code="call_ended")
-    if connected and call.status != "connected":
-        raise BadState(f"call {call.id} is {call.status}, not connected")
-    return call
