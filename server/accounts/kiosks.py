@@ -32,7 +32,7 @@ class Town:
     name: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Kiosk:
     id: str
     town_id: str

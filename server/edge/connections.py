@@ -33,14 +33,29 @@ CLOSE_RATE_LIMITED = 4029  # more messages than the rate limit allows
 
 class Connection:
     """One socket. Its writer task runs only while it has messages to send, so an idle
-    kiosk holds no task and no queue: thousands of idle sockets cost little memory."""
+    kiosk holds no task and no queue (both made when first needed, and slots, not a
+    dict, for the rest): thousands of idle sockets cost little memory."""
+
+    __slots__ = (
+        "_close_code",
+        "_errors",
+        "_max_errors",
+        "_outbox",
+        "_started",
+        "_writer",
+        "closed",
+        "handler",
+        "id",
+        "last_seen",
+        "websocket",
+    )  # fmt: skip
 
     def __init__(self, websocket: WebSocket, max_errors_per_10s: int) -> None:
         self.id = secrets.token_hex(8)
         self.websocket = websocket
-        self._outbox: deque[str | None] = deque()  # None: close the socket
+        self._outbox: deque[str | None] | None = None  # None in it: close the socket
         self._writer: asyncio.Task[None] | None = None
-        self._errors: deque[float] = deque()
+        self._errors: list[float] = []
         self._max_errors = max_errors_per_10s
         self._close_code = 1000
         self._started = False
@@ -59,15 +74,21 @@ class Connection:
             text = message.model_dump_json(exclude_none=True)
         else:
             text = json.dumps(message, ensure_ascii=False)
-        if len(self._outbox) >= OUTBOX_SIZE:
+        outbox = self._queue()
+        if len(outbox) >= OUTBOX_SIZE:
             log.warning("connection %s is not reading its messages; closing it", self.id)
             self.closed = True
             self._close_code = CLOSE_TRY_AGAIN
-            self._outbox.clear()
-            self._outbox.append(None)
+            outbox.clear()
+            outbox.append(None)
         else:
-            self._outbox.append(text)
+            outbox.append(text)
         self._wake_writer()
+
+    def _queue(self) -> deque[str | None]:
+        if self._outbox is None:
+            self._outbox = deque()
+        return self._outbox
 
     def _wake_writer(self) -> None:
         if self._started and (self._writer is None or self._writer.done()):
@@ -76,9 +97,7 @@ class Connection:
     def count_error(self) -> bool:
         """Record a bad message; True when the client has misbehaved too often."""
         now = time.monotonic()
-        self._errors.append(now)
-        while self._errors and self._errors[0] < now - 10:
-            self._errors.popleft()
+        self._errors = [t for t in self._errors if t >= now - 10] + [now]
         return len(self._errors) > self._max_errors
 
     async def _write(self) -> None:
@@ -110,7 +129,7 @@ class Connection:
         if not self.closed:
             self.closed, self._close_code = True, code
         if not self._outbox or self._outbox[-1] is not None:
-            self._outbox.append(None)
+            self._queue().append(None)
         writer = self._writer
         if writer is None or writer.done():
             writer = self._writer = asyncio.create_task(self._write(), name=f"ws-close-{self.id}")
@@ -123,6 +142,8 @@ class Connection:
 
 class TokenBucket:
     """At most ``burst`` messages at once, refilled at ``per_s`` a second."""
+
+    __slots__ = ("at", "burst", "per_s", "tokens")
 
     def __init__(self, per_s: float, burst: int) -> None:
         self.per_s, self.burst = per_s, burst
@@ -140,6 +161,8 @@ class TokenBucket:
 
 
 class KioskConn(Connection):
+    __slots__ = ("kiosk", "position")
+
     def __init__(self, websocket: WebSocket, kiosk: Kiosk, max_errors_per_10s: int) -> None:
         super().__init__(websocket, max_errors_per_10s)
         self.kiosk = kiosk
@@ -147,6 +170,8 @@ class KioskConn(Connection):
 
 
 class OperatorConn(Connection):
+    __slots__ = ("availability", "call_id", "operator", "ringing", "session", "state")
+
     def __init__(self, websocket: WebSocket, operator: Operator, max_errors_per_10s: int) -> None:
         super().__init__(websocket, max_errors_per_10s)
         self.operator = operator

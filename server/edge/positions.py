@@ -26,6 +26,7 @@ from yijian import protocol as p
 log = logging.getLogger(__name__)
 DEFAULT_MAX_WAIT_S = TownSettings.model_fields["max_wait_s"].default
 PLACES_EVERY_S = 1.0
+SEND_BATCH = 100  # places told before the loop takes a breath
 
 
 class Positions:
@@ -84,9 +85,11 @@ class Positions:
         )
         found = dict(zip(kiosk_ids, zip(call_ids, places, strict=True), strict=True))
         recent = [int(a) for a in answers]
-        for conn in waiting:
+        for told, conn in enumerate(waiting, 1):
             call_id, place = found[conn.kiosk.id]
             if call_id and 0 < place < (conn.position or 0):
                 conn.position = place
                 wait = wait_estimate(recent, place, float(max_wait))
                 conn.send(p.QueuePosition(call_id=call_id, position=place, estimated_wait_s=wait))
+            if told % SEND_BATCH == 0:
+                await asyncio.sleep(0)  # let a call's own steps in between
