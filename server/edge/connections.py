@@ -170,7 +170,7 @@ class KioskConn(Connection):
 
 
 class OperatorConn(Connection):
-    __slots__ = ("availability", "call_id", "operator", "ringing", "session", "state")
+    __slots__ = ("announcing", "availability", "call_id", "operator", "ringing", "session", "state")
 
     def __init__(self, websocket: WebSocket, operator: Operator, max_errors_per_10s: int) -> None:
         super().__init__(websocket, max_errors_per_10s)
@@ -180,3 +180,5 @@ class OperatorConn(Connection):
         self.state: str | None = None
         self.call_id: str | None = None
         self.ringing: str | None = None  # the call this console is ringing for
+        # its answer being told to everyone else (the kiosk, the town's other rings)
+        self.announcing: asyncio.Task[None] | None = None

@@ -12,6 +12,7 @@ Supervisors' and admins' consoles also watch their town's operators (``team``,
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from server.accounts.accounts import Accounts
@@ -166,14 +167,15 @@ class ConsoleEdge:
                 answered = await queue.answer(op, call_id, conn.id)
                 conn.call_id, conn.ringing = answered.call.id, None
                 conn.send(p.Answered(call=call_view(answered.call), ref=ref))
-                if answered.fresh:
-                    await queue.announce_answer(answered)
+                if answered.fresh:  # told to everyone else while this console goes on
+                    conn.announcing = self.sockets.spawn(queue.announce_answer(answered))
             case p.Hangup(call_id=call_id):
                 step = await queue.hang_up(op, call_id)
                 if step is not None:  # this console hears first, as with an answer
                     if conn.call_id == step.call.id:
                         conn.call_id = None
                     conn.send(ended_message(step.call))
+                    await announced(conn)  # the kiosk hears the answer before the end
                     await queue.announce_end(step)
             case p.Callback(kiosk_id=kiosk_id, request_id=request_id, call_id=past, ref=ref):
                 call = await self.callbacks.start(op, conn.id, kiosk_id, request_id, past)
@@ -192,6 +194,13 @@ class ConsoleEdge:
                 await queue.media_state(call, state, by=op.username, conn_id=conn.id)
             case p.Ping(ref=ref):
                 conn.send(p.Pong(ref=ref))
+
+
+async def announced(conn: OperatorConn) -> None:
+    """Wait until this console's last answer has been told (its failure is logged)."""
+    if conn.announcing is not None:
+        await asyncio.wait([conn.announcing])
+        conn.announcing = None
 
 
 def stop_reason(status: str, operator: str, username: str) -> str:

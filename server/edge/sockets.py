@@ -28,11 +28,18 @@ class Sockets:
     def all_consoles(self) -> list[OperatorConn]:
         return [c for conns in self.consoles.values() for c in conns if not c.closed]
 
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        """Run work that must not hold up a socket's reader; owned and cancelled on close."""
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run work that must not hold up a socket's reader; owned and cancelled on
+        close, its failure logged."""
         task = asyncio.create_task(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background work failed", exc_info=task.exception())
 
     def revoke(self, conn: KioskConn | OperatorConn) -> None:
         """Close a socket whose credentials ended; its client must authenticate anew."""
