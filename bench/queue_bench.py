@@ -38,7 +38,7 @@ from bench.figures import Figures
 from bench.flood_clients import Reader
 from bench.queue_count import count_calls, set_available
 from bench.queue_flood import flood
-from bench.queue_floor import close_all, relay_floor, settled_rss_kib
+from bench.queue_floor import close_all, relay_floor, settled_rss_kib, still_heap
 from bench.queue_seed import seed_town
 from bench.queue_steps import Party, connect_kiosks, head_calls, held, log_in_consoles, wait_until
 from bench.redis_count import BENCH_CLIENT_NAME, Monitor
@@ -169,6 +169,7 @@ class Bench:
         party.kiosks += more
         self.clients += more
         grown = await settled_rss_kib(hub.process.pid) - before
+        still_heap()
         hold_from = time.perf_counter()
         print(f"  {len(party.kiosks)} kiosks connected in {hold_from - took:.1f} s; holding "
               f"them at least {a.hold_s:.0f} s")  # fmt: skip
