@@ -56,7 +56,7 @@ class KioskEdge:
         view = None
         if call is not None:
             await queue.timers.cancel("grace_kiosk", call.id)
-            conn.position = await queue.calls.position(call)
+            self.sockets.place(conn, await queue.calls.position(call))
             view = call_view(call, conn.position)
         conn.send(p.KioskWelcome(
             kiosk=p.KioskInfo(id=kiosk.id, name=kiosk.name, village=kiosk.village,
@@ -67,6 +67,7 @@ class KioskEdge:
     async def left(self, conn: KioskConn) -> None:
         kiosk_id = conn.kiosk.id
         self.sockets.kiosks[kiosk_id].discard(conn)
+        self.sockets.place(conn, None)
         await self.bus.unsubscribe(keys.kiosk_channel(kiosk_id), conn.handler)
         await self.leases.kiosk_disconnected(conn)
         await self.fleet.seen(conn.kiosk)  # silent from now on, if it does not come back
@@ -83,9 +84,9 @@ class KioskEdge:
             self.sockets.revoke(conn)
             return
         if message.get("type") in ("call_ended", "call_answered"):
-            conn.position = None
+            self.sockets.place(conn, None)
         elif message.get("type") == "call_queued":  # back in the queue
-            conn.position = message.get("position")
+            self.sockets.place(conn, message.get("position"))
         conn.send(message)
 
     async def on_message(self, conn: KioskConn, msg: Any) -> None:
@@ -97,7 +98,7 @@ class KioskEdge:
                 if call.status == "connected":
                     conn.send(p.CallAnswered(call_id=call.id, operator=call.operator or ""))
                     return
-                conn.position = pressed.position
+                self.sockets.place(conn, pressed.position)
                 conn.send(p.CallQueued(call_id=call.id, position=pressed.position or 1, ref=ref,
                                        estimated_wait_s=pressed.estimated_wait_s))  # fmt: skip
                 if pressed.created:

@@ -74,8 +74,7 @@ class Positions:
     async def _refresh_positions(self, town_id: str) -> None:
         """Tell this hub's queued kiosks of the town their place, when it improved: one
         script reads every place at once (``scripts.PLACES``)."""
-        waiting = [c for conns in self.sockets.kiosks.values() for c in conns
-                   if c.position is not None and c.kiosk.town_id == town_id]  # fmt: skip
+        waiting = [c for c in self.sockets.waiting.get(town_id, ()) if not c.closed]
         if not waiting:
             return
         kiosk_ids = sorted({c.kiosk.id for c in waiting})
@@ -88,7 +87,7 @@ class Positions:
         for told, conn in enumerate(waiting, 1):
             call_id, place = found[conn.kiosk.id]
             if call_id and 0 < place < (conn.position or 0):
-                conn.position = place
+                self.sockets.place(conn, place)
                 wait = wait_estimate(recent, place, float(max_wait))
                 conn.send(p.QueuePosition(call_id=call_id, position=place, estimated_wait_s=wait))
             if told % SEND_BATCH == 0:

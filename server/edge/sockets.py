@@ -19,8 +19,22 @@ log = logging.getLogger(__name__)
 class Sockets:
     def __init__(self) -> None:
         self.kiosks: dict[str, set[KioskConn]] = defaultdict(set)
+        # town id -> this hub's kiosk sockets waiting in its queue (told a place)
+        self.waiting: dict[str, set[KioskConn]] = defaultdict(set)
         self.consoles: dict[str, set[OperatorConn]] = defaultdict(set)
         self._tasks: set[asyncio.Task[None]] = set()
+
+    def place(self, conn: KioskConn, position: int | None) -> None:
+        """The place a kiosk socket was last told (None: not waiting), kept indexed by
+        town so telling a town's places walks only its waiting kiosks."""
+        conn.position = position
+        town = conn.kiosk.town_id
+        if position is None:
+            self.waiting[town].discard(conn)
+            if not self.waiting[town]:
+                del self.waiting[town]
+        else:
+            self.waiting[town].add(conn)
 
     def all_kiosks(self) -> list[KioskConn]:
         return [c for conns in self.kiosks.values() for c in conns if not c.closed]
