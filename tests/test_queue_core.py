@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 
 from server.accounts.accounts import Accounts
 from server.accounts.towns import Towns
+from server.clock import now_ms
 from server.errors import CallTaken
 from server.queue.calls import CallStore
 from server.queue.deliver import Deliver
@@ -90,3 +91,36 @@ async def test_press_ring_answer_and_hang_up_without_a_hub(core: Core, make_town
     assert ended is not None and ended.status == "completed"
     assert (told_end["call_id"], told_end["status"]) == (call.id, "completed")
     assert await redis.get(keys.kiosk_live(kiosk.id)) is None
+
+
+async def test_a_press_rings_in_its_own_step_under_the_towns_settings_as_they_are(
+    core: Core, make_town, redis
+):
+    """The press script rings at once (no dispatch after it), under settings the hub
+    keeps between presses; changed behind its back (another hub, the CLI), they are
+    read again before the call is made, never used stale."""
+    town = await make_town(wrap_up_s=0)
+    kiosk = await core.accounts.kiosk(next(iter(town.kiosks)))
+    operator = await core.accounts.operator(town.operators[0])
+    q = core.queue
+    await q.presence.connect(operator.username, "console-1")
+    await q.set_availability(operator, "available")
+
+    first = await q.press(kiosk, "known-1")  # the town's settings now kept here
+    ringing = (await q.presence.get(operator.username)).ringing  # before any start()
+    await q.end(first.call, reason="kiosk_hangup", by=f"kiosk:{kiosk.id}")
+    local = (now_ms() // 60_000 + 8 * 60) % (24 * 60)  # the town's minute (UTC+8)
+    later = [(local + m) % (24 * 60) for m in (120, 180)]
+    hours = "-".join(f"{m // 60:02d}:{m % 60:02d}" for m in later)
+    await redis.hset(keys.town(town.id), mapping={"hours": hours, "max_wait_s": "7"})
+    second = await q.press(kiosk, "known-2")
+    ringing_then = (await q.presence.get(operator.username)).ringing
+    due = await redis.zscore(keys.TIMERS, f"maxwait|{second.call.id}")
+    await q.start(second)  # ends it: the town is closed
+    closed = await q.calls.get(second.call.id)
+
+    assert first.rang == first.call.id and ringing == first.call.id
+    assert (second.settings.hours, second.settings.max_wait_s) == (hours, 7)
+    assert second.rang is None and ringing_then is None  # closed: nobody rang
+    assert (closed.status, closed.end_reason) == ("unanswered", "closed")
+    assert due == closed.created_at + 7000

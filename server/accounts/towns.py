@@ -8,7 +8,9 @@ Stored beside the town's name in its hash (``keys.town``), as strings; read thro
 
 from __future__ import annotations
 
+import hashlib
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -119,6 +121,23 @@ class TownSettings(BaseModel):
 SETTING_NAMES = tuple(name for name in TownSettings.model_fields if name != "id")
 
 
+@dataclass(frozen=True)
+class Known:
+    """A town's settings as this hub last read them, and what a script checks to know
+    they are still the town's (``server.store.press_script``): the hash's field names,
+    sorted and comma-separated, and a sha1 of its names and values in that order."""
+
+    settings: TownSettings
+    names: str
+    digest: str
+
+
+def town_digest(data: dict[str, str]) -> tuple[str, str]:
+    names = sorted(data)
+    flat = "\0".join(part for name in names for part in (name, data[name]))
+    return ",".join(names), hashlib.sha1(flat.encode()).hexdigest()
+
+
 class Towns:
     """Reads and writes town settings. A missing value means the default."""
 
@@ -126,9 +145,23 @@ class Towns:
         self.redis = redis
         # Hub-wide defaults (e.g. YIJIAN_GRACE_S) under each town's own values.
         self.defaults = defaults or {}
+        self._known: dict[str, Known] = {}  # checked by digest before each use
 
     async def settings(self, town_id: str) -> TownSettings:
         return self.parse(town_id, await self.redis.hgetall(keys.town(town_id)))
+
+    async def known(self, town_id: str) -> Known:
+        """The town's settings as last read here, for a script that checks them
+        (``learn`` what it finds when they changed); read now if never read."""
+        if town_id not in self._known:
+            self.learn(town_id, await self.redis.hgetall(keys.town(town_id)))
+        return self._known[town_id]
+
+    def learn(self, town_id: str, data: dict[str, str]) -> Known:
+        """Keep the town's settings as read (raises if they are not valid)."""
+        settings = self.parse(town_id, data)
+        known = self._known[town_id] = Known(settings, *town_digest(data))
+        return known
 
     def parse(self, town_id: str, data: dict[str, str]) -> TownSettings:
         """The settings from the town's hash as read (by a script that read it too)."""

@@ -71,9 +71,14 @@ class Connection:
         if self.closed:
             return
         if isinstance(message, BaseModel):
-            text = message.model_dump_json(exclude_none=True)
+            self.send_text(message.model_dump_json(exclude_none=True))
         else:
-            text = json.dumps(message, ensure_ascii=False)
+            self.send_text(json.dumps(message, ensure_ascii=False))
+
+    def send_text(self, text: str) -> None:
+        """Queue a message already in JSON (one made once for many sockets)."""
+        if self.closed:
+            return
         outbox = self._queue()
         if len(outbox) >= OUTBOX_SIZE:
             log.warning("connection %s is not reading its messages; closing it", self.id)

@@ -45,6 +45,7 @@ class ConsoleEdge:
         self.sockets = sockets
         self.team = team
         self.ice_servers = ice_servers
+        self.rings = RingTexts()
 
     async def joined(self, conn: OperatorConn) -> None:
         op, queue = conn.operator, self.queue
@@ -106,7 +107,6 @@ class ConsoleEdge:
         """Tell this console what changed in its operator's shared presence: as a
         dispatch told it (the presence, the call now ringing, how the last one ended:
         nothing to read), or else as read from Redis."""
-        calls = self.queue.calls
         username = conn.operator.username
         if told is not None:
             presence = presence_of(username, told["presence"])
@@ -123,11 +123,16 @@ class ConsoleEdge:
         if presence.availability != conn.availability:
             conn.send(p.Availability(state=presence.availability))  # type: ignore[arg-type]
         conn.state, conn.availability = state, presence.availability
-        want = presence.ringing if conn.call_id is None else None
+        await self._sync_ring(conn, presence.ringing if conn.call_id is None else None, told)
+
+    async def _sync_ring(
+        self, conn: OperatorConn, want: str | None, told: dict[str, Any] | None
+    ) -> None:
+        """Stop the ring this console shows if it is not ``want`` any more; ring ``want``."""
         if conn.ringing is not None and conn.ringing != want:
             stopped = (told or {}).get("stopped") or {}
             if stopped.get("call_id") == conn.ringing:
-                reason = stop_reason(stopped["status"], stopped["operator"], username)
+                reason = stop_reason(stopped["status"], stopped["operator"], conn.operator.username)
             else:
                 reason = await self._stop_reason(conn)
             conn.send(p.RingStop(call_id=conn.ringing, reason=reason))  # type: ignore[arg-type]
@@ -136,16 +141,16 @@ class ConsoleEdge:
             return
         ring = (told or {}).get("ring") or {}
         if ring.get("call", {}).get("id") == want:
-            call, position = CallRecord.from_hash(ring["call"]), ring.get("position")
+            text = self.rings.text(ring["call"], ring.get("position"))
         else:
             try:
-                call = await calls.get(want)
+                call = await self.queue.calls.get(want)
             except NotFound:
                 return
-            position = await calls.position(call)
-        if call.status == "queued":
+            text = ring_text(call, await self.queue.calls.position(call))
+        if text is not None:  # the call still waits
             conn.ringing = want
-            conn.send(p.Ring(call=call_view(call, position)))
+            conn.send_text(text)
 
     async def _stop_reason(self, conn: OperatorConn) -> str:
         assert conn.ringing is not None
@@ -223,3 +228,28 @@ def presence_of(username: str, told: dict[str, Any]) -> Presence:
         idle_since=int(told.get("idle_since") or 0),
         wrap_until=int(told.get("wrap_until") or 0),
     )
+
+
+def ring_text(call: CallRecord, position: int | None) -> str | None:
+    """The ``ring`` frame for a call, or None when it no longer waits."""
+    if call.status != "queued":
+        return None
+    return p.Ring(call=call_view(call, position)).model_dump_json(exclude_none=True)
+
+
+class RingTexts:
+    """The ``ring`` frame as a dispatch told it, made once for all the consoles it
+    rings on this hub (a ring for eight operators is eight syncs of one call)."""
+
+    SIZE = 64
+
+    def __init__(self) -> None:
+        self._texts: dict[tuple[Any, ...], str | None] = {}
+
+    def text(self, call: dict[str, str], position: int | None) -> str | None:
+        key = (position, *sorted(call.items()))
+        if key not in self._texts:
+            if len(self._texts) >= self.SIZE:
+                self._texts.clear()
+            self._texts[key] = ring_text(CallRecord.from_hash(call), position)
+        return self._texts[key]

@@ -9,41 +9,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
 
 from server.accounts.accounts import Operator
 from server.accounts.kiosks import Kiosk
-from server.accounts.towns import Towns, TownSettings
+from server.accounts.towns import Known, Towns, TownSettings
 from server.clock import iso, now_ms
 from server.errors import BadState, CallTaken, NotFound, TooManyRequests
+from server.queue.outcomes import Placed, Step, TownChanged
 from server.queue.records import FINAL, CallRecord, new_call_id
 from server.store import call_scripts, keys, scripts
+from server.store.press_script import PRESS
 
 RECENT_ANSWERS = 20  # answer times kept per town, for the estimated wait
 Hook = Callable[[CallRecord, TownSettings], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class Placed:
-    """A press's outcome, from the one script that made it: the kiosk's live call, its
-    place in the queue (None once answered) and the town's recent answer times."""
-
-    call: CallRecord
-    created: bool
-    position: int | None
-    recent_answers: list[int]
-
-
-@dataclass(frozen=True)
-class Step:
-    """A claim's or an end's outcome: the call, and its town's settings, read by the
-    same script."""
-
-    call: CallRecord
-    settings: TownSettings
 
 
 class CallStore:
@@ -51,6 +32,7 @@ class CallStore:
         self.redis = redis
         self.towns = towns or Towns(redis)
         self._create = redis.register_script(scripts.CREATE_CALL)
+        self._press = redis.register_script(PRESS)
         self._claim = redis.register_script(call_scripts.CLAIM_CALL)
         self._end = redis.register_script(call_scripts.END_CALL)
         self._offered = redis.register_script(scripts.MARK_OFFERED)
@@ -76,18 +58,26 @@ class CallStore:
         self, kiosk: Kiosk, idempotency_key: str, kind: str = "call", operator: str = "",
         max_wait_s: float | None = None, overflow: tuple[str, float] | None = None,
         calls_per_min: int | None = None, callback_after_s: float | None = None,
+        ring: Known | None = None, at: int | None = None,
     ) -> Placed:  # fmt: skip
         """The kiosk's live call, or a new queued one, with its place, in one step. A
         new call's deadlines (``max_wait_s``; ``overflow``: town and seconds) are set
         with it, as is a call-back's wait for the kiosk's answer (``callback_after_s``);
         past ``calls_per_min`` new calls this minute a press is refused
-        (``TooManyRequests``)."""
-        at = now_ms()
+        (``TooManyRequests``). ``ring`` (a press): the town's settings these came from,
+        checked in the same step (``TownChanged`` if they are not the town's any more),
+        where a new call is also dispatched if the town is open at ``at``."""
+        at = at or now_ms()
         maxwait_due = at + int(max_wait_s * 1000) if max_wait_s is not None else ""
         overflow_town, overflow_due = (
             (overflow[0], at + int(overflow[1] * 1000)) if overflow else ("", "")
         )
-        result = await self._create(
+        script, more = self._create, []
+        if ring is not None:
+            script, town = self._press, ring.settings
+            more = [ring.names, ring.digest, "1" if town.open_at(at) else "", town.strategy,
+                    town.ring_timeout_s]  # fmt: skip
+        result = await script(
             keys=[
                 keys.idempotency(kiosk.id, idempotency_key),
                 keys.kiosk_live(kiosk.id),
@@ -107,9 +97,12 @@ class CallStore:
             args=[new_id, at, kiosk.id, kiosk.town_id, kiosk.name, kiosk.village,
                   keys.IDEMPOTENCY_TTL_S, kind, operator, maxwait_due, overflow_town,
                   overflow_due, calls_per_min or "",
-                  at + int(callback_after_s * 1000) if callback_after_s is not None else ""],
+                  at + int(callback_after_s * 1000) if callback_after_s is not None else "",
+                  *more],
         )  # fmt: skip
         call_id, outcome = result[0], result[1]
+        if outcome == "stale":
+            raise TownChanged(_hash(result[2]))
         if outcome == "limited":
             raise TooManyRequests(
                 f"this kiosk placed {calls_per_min} calls in the last minute; "
@@ -118,8 +111,9 @@ class CallStore:
             )  # fmt: skip
         if outcome == "busy":
             raise BadState(f"you are already in call {call_id}", code="operator_busy")
-        call = _record(result[2])
-        return Placed(call, outcome == "new", result[3] or None, [int(a) for a in result[4]])
+        call, answers = _record(result[2]), [int(a) for a in result[4]]
+        rang = result[5] if len(result) > 5 else None
+        return Placed(call, outcome == "new", result[3] or None, answers, rang)
 
     async def get(self, call_id: str) -> CallRecord:
         data = await self.redis.hgetall(keys.call(call_id))

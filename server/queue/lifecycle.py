@@ -19,11 +19,19 @@ from server.accounts.accounts import Accounts, Operator
 from server.accounts.kiosks import Kiosk
 from server.accounts.towns import Towns, TownSettings
 from server.clock import now_ms
-from server.errors import BadState, CallTaken, Forbidden, NotFound
-from server.queue.calls import CallStore, Step
+from server.errors import BadState, Busy, CallTaken, Forbidden, NotFound
+from server.queue.calls import CallStore
 from server.queue.deliver import Deliver
 from server.queue.dispatch import NOBODY, Dispatcher
-from server.queue.outcomes import Answered, Pressed, check_live, ended_message, wait_estimate
+from server.queue.outcomes import (
+    Answered,
+    Pressed,
+    Step,
+    TownChanged,
+    check_live,
+    ended_message,
+    wait_estimate,
+)
 from server.queue.presence import PresenceStore
 from server.queue.records import CallRecord
 from server.queue.timers import Timers
@@ -50,16 +58,25 @@ class CallQueue:
     # --- the kiosk's side ----------------------------------------------------------
 
     async def press(self, kiosk: Kiosk, key: str) -> Pressed:
-        """The kiosk's live call for this press, or a new one queued (its clocks set
-        in the same step). The same key always gives the same call. Two round trips:
-        the town's settings, then one script that makes the call and says its place."""
-        settings = await self.towns.settings(kiosk.town_id)
-        overflow = (settings.overflow_to, settings.overflow_after_s)
-        placed = await self.calls.place(
-            kiosk, key, max_wait_s=settings.max_wait_s,
-            overflow=overflow if settings.overflow_to else None,
-            calls_per_min=settings.kiosk_calls_per_min,
-        )  # fmt: skip
+        """The kiosk's live call for this press, or a new one queued (its clocks set)
+        and, if the town is open, dispatched: one script, one round trip, under the
+        town's settings as this hub knows them (checked in the same step; read again
+        and pressed once more if they changed). The same key always gives the same call."""
+        known = await self.towns.known(kiosk.town_id)
+        for _ in range(3):  # settings changing under every try: a fourth read is refused
+            settings = known.settings
+            try:
+                placed = await self.calls.place(
+                    kiosk, key, max_wait_s=settings.max_wait_s,
+                    overflow=(settings.overflow_to, settings.overflow_after_s)
+                    if settings.overflow_to else None,
+                    calls_per_min=settings.kiosk_calls_per_min, ring=known,
+                )  # fmt: skip
+                break
+            except TownChanged as changed:
+                known = self.towns.learn(kiosk.town_id, changed.data)
+        else:
+            raise Busy("the town's settings keep changing; press again")
         call = placed.call
         if not call.live:
             raise BadState(f"call {call.id} for this key has ended ({call.status})",
@@ -68,16 +85,15 @@ class CallQueue:
             return Pressed(call, placed.created, settings)
         position = placed.position or 1
         wait = wait_estimate(placed.recent_answers, position, settings.max_wait_s)
-        return Pressed(call, placed.created, settings, position, wait)
+        return Pressed(call, placed.created, settings, position, wait, placed.rang)
 
     async def start(self, pressed: Pressed) -> None:
-        """A new call, already told its place: turn it away at once if the town is
-        closed or nobody can answer, else ring (one dispatch script decides both)."""
+        """A new call, already told its place and dispatched by its press: turn it
+        away now if the town is closed or nobody can answer."""
         call, settings = pressed.call, pressed.settings
         if not settings.open_at(call.created_at):
             await self.end(call, reason="closed", by="hub", if_queued="unanswered")
-        elif await self.dispatcher.dispatch(call.town_id, settings, check=True,
-                                            announce=True) == NOBODY:  # fmt: skip
+        elif pressed.rang == NOBODY:
             await self.end(call, reason="no_operators", by="hub", if_queued="unanswered")
 
     async def kiosk_call(self, kiosk: Kiosk, call_id: str) -> CallRecord:

@@ -31,6 +31,36 @@ class Pressed:
     settings: TownSettings
     position: int | None = None
     estimated_wait_s: int | None = None
+    rang: str | None = None  # its dispatch, in the same step: 'nobody', the head call, ''
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A press's outcome, from the one script that made it: the kiosk's live call, its
+    place in the queue (None once answered) and the town's recent answer times."""
+
+    call: CallRecord
+    created: bool
+    position: int | None
+    recent_answers: list[int]
+    rang: str | None = None  # a press's dispatch in the same step: 'nobody', the head, ''
+
+
+class TownChanged(Exception):
+    """A press's town settings changed since they were read: here is its hash now."""
+
+    def __init__(self, data: dict[str, str]) -> None:
+        super().__init__("the town's settings changed")
+        self.data = data
+
+
+@dataclass(frozen=True)
+class Step:
+    """A claim's or an end's outcome: the call, and its town's settings, read by the
+    same script."""
+
+    call: CallRecord
+    settings: TownSettings
 
 
 def wait_estimate(answers: list[int], position: int, max_wait_s: float) -> int | None:

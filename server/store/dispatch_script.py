@@ -23,9 +23,9 @@ from server.store.lua_keys import LUA_PARTS
 #       town's channel its queue changed), tell (JSON [[channel, message JSON], ...]:
 #       delivered first), sync (operators, comma-separated, told their presence after)
 # -> 'nobody' (check failed; nothing done) | the head call id | ''
-DISPATCH = (
-    LUA_PARTS
-    + """
+# As a function, DISPATCH_FN, for the press script (server.store.press_script) too.
+DISPATCH_FN = """
+local function dispatch(ARGV)
 local town, now = ARGV[1], tonumber(ARGV[2])
 local strategy, ring_ms = ARGV[3], math.floor(tonumber(ARGV[4]) * 1000)
 
@@ -180,5 +180,6 @@ for u in string.gmatch(ARGV[8] or '', '[^,]+') do
 end
 if ARGV[6] == '1' then deliver(ch_town(town), '{"kind":"queue_changed"}') end
 return head or ''
+end
 """
-)
+DISPATCH = LUA_PARTS + DISPATCH_FN + "return dispatch(ARGV)\n"

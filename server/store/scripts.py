@@ -19,10 +19,10 @@ from server.store.lua_keys import LUA_PARTS
 # KEYS also: town_answers (for the estimated wait)
 # -> {call_id, "new"|"existing", call hash (flat), place in the queue or false,
 #     recent answer times} | {call_id, "busy"} | {"", "limited", seconds_left}
-# What a press needs to answer the kiosk comes back in the same step.
-CREATE_CALL = (
-    LUA_KEYS
-    + """
+# What a press needs to answer the kiosk comes back in the same step. As a function,
+# CREATE_FN, for the press script (server.store.press_script) too.
+CREATE_FN = """
+local function create_call(KEYS, ARGV)
 local function told(id, outcome)
   local rank = redis.call('ZRANK', KEYS[5], id)
   return {id, outcome, redis.call('HGETALL', k_call(id)), rank and rank + 1 or false,
@@ -76,8 +76,9 @@ if ARGV[11] ~= '' then
 end
 if ARGV[14] ~= '' then redis.call('ZADD', KEYS[12], ARGV[14], 'callback|' .. id) end
 return told(id, 'new')
+end
 """
-)
+CREATE_CALL = LUA_KEYS + CREATE_FN + "return create_call(KEYS, ARGV)\n"
 
 # Put a connected call back at the head of its town's queue (its operator vanished,
 # or media never came up): never counted as completed.
