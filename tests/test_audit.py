@@ -74,6 +74,7 @@ async def test_a_day_of_changes_is_audited_and_no_secret_is_kept(
         ("logout", boss, boss),
     ]
     assert seen[1]["role"] == "operator" and seen[3]["role"] == "supervisor"
+    assert seen[1]["address"] == "127.0.0.1"  # the answering console's, from its socket
     assert seen[3]["address"] == "127.0.0.1" and seen[3]["at"].endswith("Z")
     assert seen[5]["target"].startswith(town.id.upper())  # the request's number
     secrets = [PASSWORD, "wrong guess", NEW_PASSWORD, ADDED_PASSWORD, rotated,

@@ -1,19 +1,40 @@
 """One kiosk token, one socket: a second connection while the first is alive is
 refused (409) and raises an alert; a kiosk whose old socket went silent (a half-open
-link) gets back in, and the old socket is closed (docs/security.md)."""
+link) gets back in, and the old socket is closed (docs/security.md). The same on a
+second hub sharing the Redis."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import websockets
 
-from server.edge.one_socket import CLOSE_REPLACED, LIVE_S
+from server.edge.one_socket import CLOSE_REPLACED, LIVE_S, REMOTE_LIVE_MS
 from server.store import keys
-from tests.support import TIMEOUT, WsClient
+from tests.support import TIMEOUT, HubProcess, WsClient
 from tests.test_cut_off import closed_with
+
+
+@pytest.fixture(scope="module")
+def hub_b(redis_url: str, artifacts: Path) -> Iterator[HubProcess]:
+    """A second hub on the session's Redis."""
+    process = HubProcess(redis_url, artifacts).start()
+    yield process
+    process.stop()
+
+
+async def refused_on(hub, token: str) -> websockets.InvalidStatus:
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await websockets.connect(
+            hub.ws_base + "/ws/kiosk",
+            open_timeout=TIMEOUT,
+            additional_headers={"Authorization": f"Bearer {token}"},
+        )
+    return refused.value
 
 
 async def connect(hub, token: str) -> WsClient:
@@ -33,18 +54,13 @@ async def test_the_same_token_twice_at_once_is_refused_and_raises_an_alert(
     first = await connect(hub, token)
     ws_clients.append(first)
 
-    with pytest.raises(websockets.InvalidStatus) as refused:
-        await websockets.connect(
-            hub.ws_base + "/ws/kiosk",
-            open_timeout=TIMEOUT,
-            additional_headers={"Authorization": f"Bearer {token}"},
-        )
+    refused = await refused_on(hub, token)
     await first.send({"type": "ping", "ref": "still-here"})
     pong = await first.recv_type("pong")
     alerts = await redis.xrange(keys.security_alerts(town.id))
 
-    body = json.loads(refused.value.response.body)
-    assert refused.value.response.status_code == 409
+    body = json.loads(refused.response.body)
+    assert refused.response.status_code == 409
     assert body["error"]["code"] == "kiosk_already_connected" and pong["ref"] == "still-here"
     assert [json.loads(a["alert"])["kind"] for _, a in alerts] == ["kiosk_already_connected"]
     assert token not in str(alerts)
@@ -60,6 +76,41 @@ async def test_a_kiosk_whose_old_socket_went_silent_gets_back_in(hub, make_town,
     again = await connect(hub, token)
     ws_clients.append(again)
     old_code = await closed_with(old)
+    await again.send({"type": "ping", "ref": "back"})
+    pong = await again.recv_type("pong")
+
+    assert old_code == CLOSE_REPLACED and pong["ref"] == "back"
+
+
+async def test_the_same_token_on_another_hub_is_refused_while_the_first_is_alive(
+    hub, hub_b, make_town, redis, ws_clients
+):
+    town = await make_town(kiosks=1, operators=0)
+    token = next(iter(town.kiosks.values()))
+    first = await connect(hub, token)
+    ws_clients.append(first)
+
+    refused = await refused_on(hub_b, token)
+    await first.send({"type": "ping", "ref": "still-here"})
+    pong = await first.recv_type("pong")
+    alerts = await redis.xrange(keys.security_alerts(town.id))
+
+    assert refused.response.status_code == 409
+    assert json.loads(refused.response.body)["error"]["code"] == "kiosk_already_connected"
+    assert pong["ref"] == "still-here"
+    assert [json.loads(a["alert"])["kind"] for _, a in alerts] == ["kiosk_already_connected"]
+
+
+async def test_a_kiosk_silent_on_one_hub_gets_back_in_on_another(hub, hub_b, make_town, ws_clients):
+    town = await make_town(kiosks=1, operators=0)
+    token = next(iter(town.kiosks.values()))
+    old = await connect(hub, token)  # half-open from here on: it never speaks again
+    ws_clients.append(old)
+    await asyncio.sleep(REMOTE_LIVE_MS / 1000 + 0.5)  # the rule's window across hubs
+
+    again = await connect(hub_b, token)
+    ws_clients.append(again)
+    old_code = await closed_with(old)  # closed by its own hub, told over the bus
     await again.send({"type": "ping", "ref": "back"})
     pong = await again.recv_type("pong")
 

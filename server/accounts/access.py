@@ -14,7 +14,8 @@ exists nowhere. Asking to look at another town as a whole (``?town=B``) is
 ``other_town`` (403), which says nothing of whether B exists.
 
 The REST routes reach this through ``server.api.deps`` (one dependency per route);
-the consoles' socket through ``server.edge.team``. Nothing else decides access.
+the consoles' socket through ``server.edge.team`` and the call-backs it asks for
+(``server.queue.callbacks``). Nothing else decides access.
 """
 
 from __future__ import annotations
@@ -61,7 +62,14 @@ def own_town(operator: Operator, town_id: str, role: Role = "operator", what: st
 
 def see(operator: Operator, town_id: str, kind: str, thing_id: str) -> None:
     """A thing of another town does not exist as far as an operator can tell."""
-    if operator.role != "admin" and town_id != operator.town_id:
+    if operator.role != "admin":
+        of_town(operator.town_id, town_id, kind, thing_id)
+
+
+def of_town(town_id: str, thing_town: str | None, kind: str, thing_id: str) -> None:
+    """The same for a thing used in a town's name, whoever asks (a call-back to a
+    kiosk links only that kiosk's town's requests and calls, even for an admin)."""
+    if thing_town != town_id:
         raise NotFound(f"no {kind} {thing_id!r}", code=f"{kind}_not_found")
 
 

@@ -47,13 +47,16 @@ SECRET_WORDS = ("password", "token", "secret", "session", "cookie")
 MAX_SCAN = 5_000  # entries one page may read past the filter before it hands a cursor back
 MAX_LIMIT = 200
 
-# KEYS[1] the answering operator's hash (keys.operator), KEYS[2] the town's audit stream.
+# KEYS[1] the answering operator's hash (keys.operator), KEYS[2] the town's audit stream,
+# KEYS[3] the addresses of the operator's consoles (keys.operator_conn_addresses).
 # ARGV[1] MAXLEN, ARGV[2] at (ms), ARGV[3] actor, ARGV[4] target, ARGV[5] town,
-# ARGV[6] details (JSON). The role is read here so the answer costs one round trip.
+# ARGV[6] details (JSON), ARGV[7] the console holding the call. The role and the
+# console's address are read here so the answer's entry costs one round trip.
 ANSWERED = """
 local role = redis.call('HGET', KEYS[1], 'role') or ''
+local address = redis.call('HGET', KEYS[3], ARGV[7]) or ''
 return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 'at', ARGV[2],
-  'actor', ARGV[3], 'role', role, 'address', '', 'action', 'call_answered',
+  'actor', ARGV[3], 'role', role, 'address', address, 'action', 'call_answered',
   'target', ARGV[4], 'town', ARGV[5], 'details', ARGV[6])
 """
 
@@ -145,14 +148,16 @@ class Audit:
         pipe.xadd(stream(town_id), entry, maxlen=keys.AUDIT_MAXLEN, approximate=True)  # type: ignore[arg-type]
 
     async def call_answered(
-        self, operator: str, town_id: str, call_id: str, **details: Any
+        self, operator: str, town_id: str, call_id: str, conn_id: str, **details: Any
     ) -> None:
-        """The answer, with the operator's role read in the same script: one round trip."""
+        """The answer, with the operator's role and the address of the console that
+        holds the call (``conn_id``) read in the same script: one round trip."""
         fields(Actor(operator), "call_answered", town_id, call_id, details)  # the checks
         await self._answered(
-            keys=[keys.operator(operator), stream(town_id)],
+            keys=[keys.operator(operator), stream(town_id),
+                  keys.operator_conn_addresses(operator)],
             args=[keys.AUDIT_MAXLEN, now_ms(), operator, call_id, town_id,
-                  json.dumps(details, ensure_ascii=False)],
+                  json.dumps(details, ensure_ascii=False), conn_id],
         )  # fmt: skip
 
     async def page(

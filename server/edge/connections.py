@@ -29,6 +29,7 @@ CLOSE_POLICY_VIOLATION = 1008  # too many bad messages
 CLOSE_TRY_AGAIN = 1013  # not reading its messages
 CLOSE_REVOKED = 4001  # the session ended or the kiosk's token was rotated or revoked
 CLOSE_RATE_LIMITED = 4029  # more messages than the rate limit allows
+CLOSE_REPLACED = 4009  # a kiosk's silent socket, closed for its newer one (edge.one_socket)
 
 
 class Connection:
@@ -175,12 +176,14 @@ class KioskConn(Connection):
 
 
 class OperatorConn(Connection):
-    __slots__ = ("announcing", "availability", "call_id", "operator", "ringing", "session", "state")
+    __slots__ = ("address", "announcing", "availability", "call_id", "operator", "ringing",
+                 "session", "state")  # fmt: skip
 
     def __init__(self, websocket: WebSocket, operator: Operator, max_errors_per_10s: int) -> None:
         super().__init__(websocket, max_errors_per_10s)
         self.operator = operator
         self.session = ""  # the hash of the session it was opened with
+        self.address = ""  # the client's, as the audit log records it
         self.availability: str | None = None  # as last told to this console
         self.state: str | None = None
         self.call_id: str | None = None

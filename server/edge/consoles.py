@@ -54,7 +54,7 @@ class ConsoleEdge:
         conn.handler = lambda message: self.to_operator(conn, message)
         await self.bus.subscribe(keys.conn_channel(conn.id), conn.handler)
         await self.bus.subscribe(keys.operator_channel(op.username), conn.handler)
-        await queue.presence.connect(op.username, conn.id)
+        await queue.presence.connect(op.username, conn.id, conn.address)
         call = await queue.calls.live_call_of_operator(op.username)
         if call is not None:
             await queue.operator_returned(call, conn.id)

@@ -8,7 +8,7 @@ import asyncio
 from typing import Any
 
 from server.accounts.accounts import Accounts
-from server.edge.connections import KioskConn
+from server.edge.connections import CLOSE_REPLACED, KioskConn
 from server.edge.leases import LeaseKeeper
 from server.edge.positions import Positions
 from server.edge.sdp_check import check_relayed
@@ -82,6 +82,10 @@ class KioskEdge:
     async def to_kiosk(self, conn: KioskConn, message: dict[str, Any]) -> None:
         if message.get("kind") == "revoke":  # its token was rotated or revoked
             self.sockets.revoke(conn)
+            return
+        if message.get("kind") == "replaced":  # the kiosk came back on another hub
+            if message.get("conn") == conn.id:
+                self.sockets.spawn(conn.close(CLOSE_REPLACED))
             return
         if message.get("type") in ("call_ended", "call_answered"):
             self.sockets.place(conn, None)

@@ -1,9 +1,11 @@
 """Leases: proof in Redis that a console or kiosk is really still there.
 
 Each connection holds a lease in its owner's ``conns`` sorted set. This hub renews
-the leases of its sockets that spoke lately; a console silent for ``SILENT_S`` (a
-closed laptop, a frozen tab) is disconnected, and a hub that dies stops renewing, so
-its sockets' leases lapse and the other hubs' reaper sees who is really gone.
+the leases of its sockets, and records when each kiosk socket last spoke (so another
+hub can tell a live one from a half-open one, ``edge.one_socket``); a console silent
+for ``SILENT_S`` (a closed laptop, a frozen tab) is disconnected, and a hub that dies
+stops renewing, so its sockets' leases lapse and the other hubs' reaper sees who is
+really gone.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from server.edge.revocation import stale_sockets
 from server.edge.sockets import Sockets
 from server.queue.presence import LEASE_MS, PresenceStore
 from server.store import keys
-from server.store.lease_scripts import BATCH, RENEW_KIOSK_LEASES
+from server.store.lease_scripts import BATCH, RENEW_KIOSK_LEASES, SPOKE_TTL_S
 
 log = logging.getLogger(__name__)
 RENEW_EVERY_S = 2.0
@@ -40,22 +42,26 @@ class LeaseKeeper:
         self.redis = redis
         self._task: asyncio.Task[None] | None = None
         self._renewals = 0
+        self._renewed_at = 0.0  # monotonic
         self._renew_kiosks = redis.register_script(RENEW_KIOSK_LEASES)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="lease-keeper")
 
     async def kiosk_connected(self, conn: KioskConn) -> None:
-        until = now_ms() + LEASE_MS
+        now = now_ms()
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.zadd(keys.kiosk_conns(conn.kiosk.id), {conn.id: until})
-            pipe.zadd(keys.LEASES, {keys.lease("k", conn.kiosk.id, conn.id): until})
+            pipe.zadd(keys.kiosk_conns(conn.kiosk.id), {conn.id: now + LEASE_MS})
+            pipe.zadd(keys.LEASES, {keys.lease("k", conn.kiosk.id, conn.id): now + LEASE_MS})
+            pipe.hset(keys.kiosk_spoke(conn.kiosk.id), conn.id, now)  # opening is speaking
+            pipe.expire(keys.kiosk_spoke(conn.kiosk.id), SPOKE_TTL_S)
             await pipe.execute()
 
     async def kiosk_disconnected(self, conn: KioskConn) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.zrem(keys.kiosk_conns(conn.kiosk.id), conn.id)
             pipe.zrem(keys.LEASES, keys.lease("k", conn.kiosk.id, conn.id))
+            pipe.hdel(keys.kiosk_spoke(conn.kiosk.id), conn.id)
             await pipe.execute()
 
     async def _run(self) -> None:
@@ -83,10 +89,13 @@ class LeaseKeeper:
             await self.redis.zadd(keys.LEASES, {keys.lease("o", username, c): until
                                                 for username, ids in consoles.items()
                                                 for c in ids})  # fmt: skip
-        pairs = [v for kiosk_id, conns in list(sockets.kiosks.items())
-                 for c in conns for v in (kiosk_id, c.id)]  # fmt: skip
-        for start in range(0, len(pairs), 2 * BATCH):  # the loop breathes between batches
-            await self._renew_kiosks(args=[until, *pairs[start : start + 2 * BATCH]])
+        wall, since = now_ms(), self._renewed_at  # when each socket spoke, if it did since
+        self._renewed_at = now
+        triples = [v for kiosk_id, conns in list(sockets.kiosks.items()) for c in conns
+                   for v in (kiosk_id, c.id, wall - int((now - c.last_seen) * 1000)
+                             if c.last_seen >= since else "")]  # fmt: skip
+        for start in range(0, len(triples), 3 * BATCH):  # the loop breathes between batches
+            await self._renew_kiosks(args=[until, *triples[start : start + 3 * BATCH]])
         self._renewals += 1
         if self._renewals % REVALIDATE_EVERY == 0:
             await self.revalidate()

@@ -71,7 +71,7 @@ async def kiosk_socket(websocket: WebSocket) -> None:
             raise Unauthorized("send the kiosk token as 'Authorization: Bearer TOKEN'",
                                code="bad_token")  # fmt: skip
         kiosk = await accounts.authenticate_kiosk(kiosk_id, token)
-        one = OneSocket(kiosks.sockets, state.redis)  # one token, one socket
+        one = OneSocket(kiosks.sockets, state.redis, kiosks.bus)  # one token, one socket
         await one.admit(kiosk, client_address(websocket, settings.trusted_proxies))
     except YijianError as exc:
         return await deny(websocket, exc)
@@ -94,6 +94,7 @@ async def operator_socket(websocket: WebSocket) -> None:
     await websocket.accept()
     conn = OperatorConn(websocket, operator, settings.max_errors_per_10s)
     conn.session = session_hash(cookie or "")
+    conn.address = client_address(websocket, settings.trusted_proxies)
     await serve(conn, settings, p.operator_message, consoles.joined, consoles.on_message,
                 consoles.left)  # fmt: skip
 

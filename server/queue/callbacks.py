@@ -13,10 +13,11 @@ from __future__ import annotations
 import secrets
 from typing import Protocol
 
+from server.accounts.access import of_town, see
 from server.accounts.accounts import Operator
 from server.accounts.kiosks import Kiosk
 from server.clock import now_ms
-from server.errors import BadState, Forbidden, NotFound
+from server.errors import BadState, Forbidden
 from server.queue.lifecycle import CallQueue
 from server.queue.records import CallRecord
 from server.queue.views import call_view
@@ -71,29 +72,24 @@ class CallBacks:
         return call
 
     async def _kiosk(self, operator: Operator, kiosk_id: str) -> Kiosk:
-        try:
-            kiosk = await self.queue.accounts.kiosk(kiosk_id)
-        except NotFound:
-            kiosk = None
-        if kiosk is None or (kiosk.town_id != operator.town_id and operator.role != "admin"):
-            raise NotFound(f"no kiosk {kiosk_id!r}", code="kiosk_not_found")
+        kiosk = await self.queue.accounts.kiosk(kiosk_id)  # kiosk_not_found
+        see(operator, kiosk.town_id, "kiosk", kiosk_id)  # the hub's one access rule
         return kiosk
 
     async def _request(self, request_id: str | None, town_id: str) -> str | None:
-        """The request to link, which must be of the kiosk's town: another town's
-        request does not exist as far as this operator can tell."""
+        """The request to link, which must be of the kiosk's town (so, by the access
+        rule the kiosk passed, one the operator may see): another town's request does
+        not exist as far as this operator can tell."""
         if request_id is None:
             return None
-        if await self.requests.town_of(request_id) != town_id:
-            raise NotFound(f"no request {request_id!r}", code="request_not_found")
+        of_town(town_id, await self.requests.town_of(request_id), "request", request_id)
         return request_id
 
     async def _request_of(self, call_id: str | None, town_id: str) -> str | None:
         if call_id is None:
             return None
         past = await self.queue.calls.get(call_id)
-        if past.town_id != town_id:
-            raise NotFound(f"no call {call_id!r}", code="call_not_found")
+        of_town(town_id, past.town_id, "call", call_id)
         found = await self.queue.redis.hget(keys.call(call_id), "request_id")
         return found or None
 

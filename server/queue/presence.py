@@ -91,16 +91,18 @@ class PresenceStore:
             )
         return found
 
-    async def connect(self, username: str, conn_id: str) -> bool:
-        """Register a console; True when it is the operator's only live one (a fresh
-        start, which begins ``away`` as the console opens)."""
+    async def connect(self, username: str, conn_id: str, address: str = "") -> bool:
+        """Register a console (and the address it connected from); True when it is the
+        operator's only live one (a fresh start, which begins ``away`` as it opens)."""
         now = now_ms()
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.zremrangebyscore(keys.operator_conns(username), "-inf", now)
             pipe.zcard(keys.operator_conns(username))
             pipe.zadd(keys.operator_conns(username), {conn_id: now + LEASE_MS})
             pipe.zadd(keys.LEASES, {keys.lease("o", username, conn_id): now + LEASE_MS})
-            _, others, _, _ = await pipe.execute()
+            pipe.hset(keys.operator_conn_addresses(username), conn_id, address)
+            pipe.expire(keys.operator_conn_addresses(username), keys.CONN_ADDRESS_TTL_S)
+            _, others, *_ = await pipe.execute()
         if others == 0:
             await self.redis.hset(
                 keys.presence(username), mapping={"availability": "away", "ringing": ""}
@@ -113,8 +115,9 @@ class PresenceStore:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.zrem(keys.operator_conns(username), conn_id)
             pipe.zrem(keys.LEASES, keys.lease("o", username, conn_id))
+            pipe.hdel(keys.operator_conn_addresses(username), conn_id)
             pipe.zcount(keys.operator_conns(username), now, "+inf")
-            _, _, left = await pipe.execute()
+            *_, left = await pipe.execute()
         return bool(left == 0)
 
     async def renew(self, leases: dict[str, list[str]]) -> None:
@@ -125,6 +128,7 @@ class PresenceStore:
         async with self.redis.pipeline(transaction=False) as pipe:
             for username, conn_ids in leases.items():
                 pipe.zadd(keys.operator_conns(username), dict.fromkeys(conn_ids, until))
+                pipe.expire(keys.operator_conn_addresses(username), keys.CONN_ADDRESS_TTL_S)
             await pipe.execute()
 
     async def set_availability(self, username: str, availability: str) -> None:

@@ -10,19 +10,27 @@ from server.store.lua_keys import KEY_BUILDERS, lua_builder
 
 BATCH = 1000  # kiosks per script call
 
-# ARGV: lease end (ms), then kiosk_id, conn_id pairs: renew each socket's lease, in the
-# kiosk's own set and in the hub-wide one the reaper reads.
+SPOKE_TTL_S = 60  # a kiosk's record of when its sockets spoke outlives what reads it
+
+# ARGV: lease end (ms), then kiosk_id, conn_id, spoke (ms, or '' if silent since the
+# last renewal) triples: renew each socket's lease, in the kiosk's own set and in the
+# hub-wide one the reaper reads, and record when it last spoke.
 RENEW_KIOSK_LEASES = (
     KEY_BUILDERS
     + f"""
 local function k_kiosk_conns(k) return {lua_builder(keys.kiosk_conns, "k")} end
+local function k_kiosk_spoke(k) return {lua_builder(keys.kiosk_spoke, "k")} end
 local function lease(k, c) return {lua_builder(keys.lease, "'k'", "k", "c")} end
 local untl = ARGV[1]
-for i = 2, #ARGV, 2 do
+for i = 2, #ARGV, 3 do
   redis.call('ZADD', k_kiosk_conns(ARGV[i]), untl, ARGV[i + 1])
   redis.call('ZADD', LEASES, untl, lease(ARGV[i], ARGV[i + 1]))
+  if ARGV[i + 2] ~= '' then
+    redis.call('HSET', k_kiosk_spoke(ARGV[i]), ARGV[i + 1], ARGV[i + 2])
+    redis.call('EXPIRE', k_kiosk_spoke(ARGV[i]), {SPOKE_TTL_S})
+  end
 end
-return (#ARGV - 1) / 2
+return (#ARGV - 1) / 3
 """
 )
 

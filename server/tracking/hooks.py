@@ -91,7 +91,8 @@ class Tracking:
         """The answer in the town's audit log: one script call (the role read inside)."""
         try:
             await self.audit.call_answered(call.operator or "hub", call.town_id, call.id,
-                                           kiosk_id=call.kiosk_id, kind=call.kind)  # fmt: skip
+                                           call.operator_conn or "", kiosk_id=call.kiosk_id,
+                                           kind=call.kind)  # fmt: skip
         except Exception:
             log.exception("auditing the answer of call %s failed", call.id)
 

@@ -15,6 +15,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
+from server.accounts.access import of_town
 from server.accounts.accounts import Operator
 from server.accounts.categories import Categories
 from server.accounts.towns import Towns, TownSettings
@@ -219,8 +220,7 @@ class RequestStore:
         rec = await self.open_for_call(call, by=actor.username)
         if rec is None:
             raise BadState(f"call {call.id} was never answered; it has no request to save")
-        if rec.town_id != call.town_id:  # never edit another town's request through a call
-            raise NotFound(f"call {call.id} has no request of its town", code="request_not_found")
+        of_town(call.town_id, rec.town_id, "request", rec.id)  # never another town's, via a call
         if changes.status in FINISHED and changes.status != rec.status and not changes.note:
             changes.note = changes.summary
         town = await self.towns.settings(call.town_id)

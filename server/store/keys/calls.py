@@ -90,9 +90,24 @@ def operator_conns(username: str) -> str:
     return f"{PREFIX}operator:{username}:conns"
 
 
+def operator_conn_addresses(username: str) -> str:
+    """hash conn_id -> the client address that console connected from (the audit log's
+    answers name it); expires CONN_ADDRESS_TTL_S after the consoles' last renewal."""
+    return f"{PREFIX}operator:{username}:addresses"
+
+
+CONN_ADDRESS_TTL_S = 3600
+
+
 def kiosk_conns(kiosk_id: str) -> str:
     """zset conn_id -> lease expiry (ms): the kiosk's signalling connections."""
     return f"{PREFIX}kiosk:{kiosk_id}:conns"
+
+
+def kiosk_spoke(kiosk_id: str) -> str:
+    """hash conn_id -> when that socket last spoke (ms), as its hub last renewed its
+    lease: whether a socket of the kiosk on another hub is alive (edge.one_socket)."""
+    return f"{PREFIX}kiosk:{kiosk_id}:spoke"
 
 
 def call_declined(call_id: str) -> str:
