@@ -19,7 +19,7 @@ from server.accounts.accounts import Accounts
 from server.accounts.towns import Towns
 from server.store.redis_conn import EmbeddedRedis
 from tests.conftest import PASSWORD
-from tests.support import TIMEOUT, HubProcess, KioskProcess, WsClient
+from tests.support import TIMEOUT, HubProcess, KioskProcess, WsClient, kiosk_client
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ async def own_redis(tmp_path) -> AsyncIterator[tuple[EmbeddedRedis, Accounts]]:
 
 
 async def kiosk_socket(hub: HubProcess, token: str) -> tuple[WsClient, dict]:
-    client = await WsClient.connect(hub.ws_base + "/ws/kiosk", {"Authorization": f"Bearer {token}"})
+    client = await kiosk_client(hub, token)
     return client, await client.recv_type("welcome")
 
 

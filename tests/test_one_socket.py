@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import websockets
 
-from server.edge.one_socket import CLOSE_REPLACED, LIVE_S, REMOTE_LIVE_MS
+from server.edge.one_socket import CLOSE_REPLACED, HUB_ALIVE_MS, LIVE_S, REMOTE_LIVE_MS
 from server.store import keys
-from tests.support import TIMEOUT, HubProcess, WsClient
+from tests.support import TIMEOUT, HubProcess, WsClient, kiosk_client
 from tests.test_cut_off import closed_with
 
 
@@ -115,3 +116,29 @@ async def test_a_kiosk_silent_on_one_hub_gets_back_in_on_another(hub, hub_b, mak
     pong = await again.recv_type("pong")
 
     assert old_code == CLOSE_REPLACED and pong["ref"] == "back"
+
+
+async def test_a_kiosk_on_a_killed_hub_gets_in_on_another_once_that_hub_is_gone(
+    hub_b, make_town, redis_url, artifacts, ws_clients
+):
+    """Its socket there spoke just now, but its hub no longer runs: held out only until
+    that hub's alive mark lapses, as the kiosk retries."""
+    town = await make_town(kiosks=1, operators=0)
+    token = next(iter(town.kiosks.values()))
+    doomed = HubProcess(redis_url, artifacts).start()
+    try:
+        old = await connect(doomed, token)
+        ws_clients.append(old)
+        await old.send({"type": "ping", "ref": "spoke"})
+        await old.recv_type("pong")
+    finally:
+        doomed.kill()
+    started = time.monotonic()
+
+    again = await kiosk_client(hub_b, token)  # retries a 409, as a kiosk does
+    took = time.monotonic() - started
+    ws_clients.append(again)
+    welcome = await again.recv_type("welcome")
+
+    assert welcome["kiosk"]["town_id"] == town.id
+    assert took < HUB_ALIVE_MS / 1000 + 2  # not the spoke window, not the lease

@@ -23,7 +23,7 @@ from playwright.async_api import Page
 from server.store import keys
 from tests.browser import press_and_answer, take_calls
 from tests.conftest import PASSWORD, Town, event_types
-from tests.support import TIMEOUT, HubProcess, KioskProcess, WsClient, fake_sdp
+from tests.support import TIMEOUT, HubProcess, KioskProcess, WsClient, fake_sdp, kiosk_client
 from tests.test_e2e_call import until_media_grows
 
 ROUNDS = 20
@@ -53,9 +53,7 @@ class Parties:
         self.clients = clients
 
     async def kiosk(self, hub: HubProcess, token: str) -> tuple[WsClient, dict[str, Any]]:
-        client = await WsClient.connect(
-            hub.ws_base + "/ws/kiosk", {"Authorization": f"Bearer {token}"}
-        )
+        client = await kiosk_client(hub, token)
         self.clients.append(client)
         return client, await client.recv_type("welcome")
 

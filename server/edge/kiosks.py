@@ -95,6 +95,7 @@ class KioskEdge:
 
     async def on_message(self, conn: KioskConn, msg: Any) -> None:
         queue, kiosk = self.queue, conn.kiosk
+        self.leases.spoke(conn)  # other hubs learn it spoke (edge.one_socket)
         match msg:
             case p.CallRequest(idempotency_key=key, ref=ref):
                 pressed = await queue.press(kiosk, key)

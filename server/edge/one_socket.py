@@ -10,13 +10,15 @@ as alive only if it spoke (opened, or sent any message) within ``LIVE_S``:
 - another socket of the kiosk, alive by that rule: the new one is refused, 409
   ``kiosk_already_connected``, and an alert is recorded (a log line and the town's
   security alert stream). On this hub the hub knows when each of its sockets spoke;
-  for a socket on another hub, that hub records it with each lease renewal
-  (``keys.kiosk_spoke``, at the opening and then every ``RENEW_EVERY_S``), so there
-  the window is ``LIVE_S`` plus one renewal;
+  for a socket on another hub, that hub records it (``keys.kiosk_spoke``, at the
+  opening and then every ``RENEW_EVERY_S``), so there the window is ``LIVE_S`` plus
+  one round, and the other hub must still be running (``keys.hub_alive``, which
+  lapses a few seconds after a hub is killed);
 - sockets of the kiosk silent longer: presumed dead (half-open), closed with
   ``CLOSE_REPLACED`` (another hub's by a ``replaced`` message on the kiosk's
-  channel), and the new one is let in. A hub that died holds nothing: its leases
-  lapse and its sockets are gone.
+  channel), and the new one is let in. So does a socket on a hub that died: the
+  kiosk that dials another hub is let in once that hub's mark lapses, within
+  ``HUB_ALIVE_MS`` of its death (a kiosk retries a 409 with its backoff).
 
 A clone that copies a token thus meets a refusal whenever the real kiosk has just
 connected or spoken, and every round of the two taking turns raises an alert:
@@ -34,19 +36,16 @@ import redis.asyncio as aioredis
 from server.accounts.kiosks import Kiosk
 from server.clock import now_ms
 from server.edge.connections import CLOSE_REPLACED
-from server.edge.leases import RENEW_EVERY_S
+from server.edge.leases import HUB_ALIVE_MS, RENEW_EVERY_S
 from server.edge.sockets import Sockets
 from server.errors import BadState
-from server.queue.presence import LEASE_MS
 from server.store import keys
 from server.store.bus import Bus
 
 log = logging.getLogger(__name__)
-__all__ = ["CLOSE_REPLACED", "LIVE_S", "KioskConnected", "OneSocket"]
+__all__ = ["CLOSE_REPLACED", "HUB_ALIVE_MS", "LIVE_S", "KioskConnected", "OneSocket"]
 LIVE_S = 5.0  # a socket that spoke this recently is alive; longer silent, maybe half-open
 ALERTS_KEPT = 1000  # per town, the newest
-# A lease renewed this recently has a live hub behind it (renewals come every 2 s).
-FRESH_LEASE_MS = LEASE_MS - int(2 * RENEW_EVERY_S * 1000) - 1000
 # Another hub's socket spoke this recently: its hub records it at the next renewal.
 REMOTE_LIVE_MS = int((LIVE_S + RENEW_EVERY_S) * 1000)
 
@@ -71,11 +70,9 @@ class OneSocket:
             await self._refuse(kiosk, address)
         mine = {c.id for c in here}
         elsewhere = sorted(set(await self.redis.zrangebyscore(
-            keys.kiosk_conns(kiosk.id), now + FRESH_LEASE_MS, "+inf")) - mine)  # fmt: skip
-        if elsewhere:
-            spoke = await self.redis.hmget(keys.kiosk_spoke(kiosk.id), elsewhere)
-            if any(at and now - int(at) < REMOTE_LIVE_MS for at in spoke):
-                await self._refuse(kiosk, address)
+            keys.kiosk_conns(kiosk.id), now, "+inf")) - mine)  # fmt: skip
+        if elsewhere and await self._alive_elsewhere(kiosk, elsewhere, now):
+            await self._refuse(kiosk, address)
         for conn in here:
             log.info("kiosk %s connects again; closing its silent socket %s (half-open)",
                      kiosk.id, conn.id)  # fmt: skip
@@ -85,6 +82,16 @@ class OneSocket:
                      "closed there (half-open)", kiosk.id, conn_id)  # fmt: skip
             await self.bus.publish(keys.kiosk_channel(kiosk.id),
                                    {"kind": "replaced", "conn": conn_id})  # fmt: skip
+
+    async def _alive_elsewhere(self, kiosk: Kiosk, conn_ids: list[str], now: int) -> bool:
+        """Whether one of these sockets, on other hubs, spoke within REMOTE_LIVE_MS on
+        a hub that still runs (a hub just killed holds no one out)."""
+        recent = []
+        for record in await self.redis.hmget(keys.kiosk_spoke(kiosk.id), conn_ids):
+            at, _, hub = (record or "").partition(" ")
+            if at and hub and now - int(at) < REMOTE_LIVE_MS:
+                recent.append(hub)
+        return bool(recent) and bool(await self.redis.exists(*map(keys.hub_alive, recent)))
 
     async def _refuse(self, kiosk: Kiosk, address: str) -> None:
         await self.alert(kiosk, address, "kiosk_already_connected",

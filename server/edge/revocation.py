@@ -4,7 +4,7 @@ A change to an operator or kiosk (``server.accounts.accounts``) is published so 
 closes the affected sockets at once; this check repairs a lost message: every few
 seconds a hub reads the current epoch of every operator it holds a console for and
 whether that console's session still lives (one pipeline), and which of its kiosks
-were revoked or changed (one script per thousand kiosks, ``STALE_KIOSKS``). An open
+were revoked or changed (one script per ``BATCH`` kiosks, ``STALE_KIOSKS``). An open
 console is a use of its session: its idle limit starts again (``SessionClock``).
 """
 
@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.commands.core import AsyncScript
 
 from server.accounts.session_clock import SessionClock
 from server.edge.connections import KioskConn, OperatorConn
@@ -21,10 +22,16 @@ from server.store import keys
 from server.store.lease_scripts import BATCH, STALE_KIOSKS
 
 
+def kiosk_check(redis: aioredis.Redis) -> AsyncScript:
+    """The kiosks' part of the check (``STALE_KIOSKS``), registered once by its caller."""
+    return redis.register_script(STALE_KIOSKS)
+
+
 async def stale_sockets(
     redis: aioredis.Redis,
     consoles: Iterable[OperatorConn],
     kiosks: Iterable[KioskConn],
+    check_kiosks: AsyncScript,
     clock: SessionClock | None = None,
 ) -> list[OperatorConn | KioskConn]:
     consoles, kiosks = list(consoles), list(kiosks)
@@ -51,9 +58,8 @@ async def stale_sockets(
             for session, ttl_s in renew.items():
                 pipe.expire(keys.session(session), ttl_s)
             await pipe.execute()
-    check = redis.register_script(STALE_KIOSKS)
     for start in range(0, len(kiosks), BATCH):
         batch = kiosks[start : start + BATCH]
-        args = [v for k in batch for v in (k.kiosk.id, k.kiosk.epoch)]
-        stale += [batch[n - 1] for n in await check(keys=[], args=args)]
+        lines = "\n".join(f"{k.kiosk.id} {k.kiosk.epoch}" for k in batch)
+        stale += [batch[n - 1] for n in await check_kiosks(keys=[], args=[lines])]
     return stale

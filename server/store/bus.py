@@ -14,8 +14,9 @@ repairs whatever pub/sub dropped:
 - a message whose ``prev`` is not the last id seen means one went missing: the hub
   reads the stream from its last id (in order) before handing on the new one;
 - every ``REPAIR_EVERY_S``, and at once when the pub/sub connection comes back
-  (``CLIENT KILL``, a Redis restart, a network cut), one ``XREAD`` over every
-  channel the hub follows brings whatever it missed.
+  (``CLIENT KILL``, a Redis restart, a network cut), one script per ``READ_BATCH``
+  channels the hub follows (``scripts.MISSED``: an ``XRANGE`` past the last id of
+  each) brings whatever it missed.
 
 So a message reaches its handler once, in order, within ``REPAIR_EVERY_S`` of a
 lost publication. A message published without an id (by ``redis-cli``, or an older
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 REPAIR_EVERY_S = 2.0
-READ_BATCH = 500  # channels per XREAD
+READ_BATCH = 500  # channels per MISSED script
 
 
 class Bus:
@@ -51,6 +52,7 @@ class Bus:
         self._handlers: dict[str, set[Handler]] = {}
         self._last: dict[str, str] = {}  # channel -> last stream id handed on
         self._deliver = redis.register_script(scripts.DELIVER)
+        self._missed = redis.register_script(scripts.MISSED)
         self._reader: asyncio.Task[None] | None = None
         self._closed = False
         self._repaired_at = 0.0
@@ -131,17 +133,17 @@ class Bus:
 
     async def _repair(self, channels: list[str]) -> None:
         """Hand on what the streams hold past the last id seen, in order."""
-        wanted = {keys.inbox(c): self._last[c] for c in channels if c in self._last}
+        wanted = "\n".join(f"{c} {self._last[c]}" for c in channels if c in self._last)
         if not wanted:
             return
         try:
-            found = await self.redis.xread(wanted)  # type: ignore[arg-type]
+            found = await self._missed(args=[wanted])
         except (RedisError, OSError) as exc:
             log.warning("reading missed messages failed (%s); trying again", exc)
             return
-        for stream, entries in found or []:
-            channel = keys.channel_of_inbox(stream)
-            for entry_id, fields in entries:
+        for channel, entries in zip(found[::2], found[1::2], strict=True):
+            for entry_id, flat in entries:
+                fields = dict(zip(flat[::2], flat[1::2], strict=False))
                 if channel not in self._last or not _newer(self._last[channel], entry_id):
                     continue
                 self._last[channel] = entry_id

@@ -141,6 +141,25 @@ return 0
 # built by hand, not with cjson, which would turn an empty list into an object.
 DELIVER = LUA_PARTS + "return deliver(ARGV[1], ARGV[2])"
 
+# What a hub missed (server.store.bus): ARGV[1] lines "channel last_id" (one text, not
+# thousands of arguments: cheap to pack for every channel a hub follows)
+# -> {channel, its inbox's entries after last_id ({id, {field, value}}), ...}, only
+#    the channels that have any
+MISSED = (
+    LUA_KEYS
+    + """
+local out = {}
+for ch, last in string.gmatch(ARGV[1], '(%S+) (%S+)') do
+  local found = redis.call('XRANGE', k_inbox(ch), '(' .. last, '+')
+  if #found > 0 then
+    out[#out + 1] = ch
+    out[#out + 1] = found
+  end
+end
+return out
+"""
+)
+
 # ARGV: username, now_ms: the operator's consoles are told their presence as it is.
 SYNC_OPERATOR = (
     LUA_PARTS

@@ -105,9 +105,15 @@ def kiosk_conns(kiosk_id: str) -> str:
 
 
 def kiosk_spoke(kiosk_id: str) -> str:
-    """hash conn_id -> when that socket last spoke (ms), as its hub last renewed its
-    lease: whether a socket of the kiosk on another hub is alive (edge.one_socket)."""
+    """hash conn_id -> "SPOKE_MS HUB_ID": when that socket last spoke, as its hub
+    records every couple of seconds, and which hub holds it: whether a socket of the
+    kiosk on another hub is alive (edge.one_socket)."""
     return f"{PREFIX}kiosk:{kiosk_id}:spoke"
+
+
+def hub_alive(hub_id: str) -> str:
+    """string, expiring a few seconds after its hub last renewed it: the hub runs."""
+    return f"{PREFIX}hub:{hub_id}:alive"
 
 
 def call_declined(call_id: str) -> str:
@@ -146,10 +152,6 @@ def inbox(channel: str) -> str:
     """stream of {m: JSON message}: what was published on the channel, for hubs that
     missed it; capped at INBOX_MAXLEN, expires INBOX_TTL_S after its last message."""
     return f"{PREFIX}inbox:{channel}"
-
-
-def channel_of_inbox(stream: str) -> str:
-    return stream.removeprefix(f"{PREFIX}inbox:")
 
 
 def town_channel(town_id: str) -> str:
