@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, WebSocket
+from fastapi import WebSocket
 from pydantic import TypeAdapter, ValidationError
 from starlette.responses import JSONResponse
 
@@ -36,7 +36,6 @@ from server.store.redis_conn import REDIS_UNAVAILABLE
 from yijian import protocol as p
 
 log = logging.getLogger(__name__)
-router = APIRouter()
 
 
 def origin_allowed(websocket: WebSocket, extra: list[str | None]) -> bool:
@@ -58,7 +57,6 @@ async def deny(websocket: WebSocket, exc: YijianError) -> None:
         await websocket.close(CLOSE_POLICY_VIOLATION, reason=exc.code)
 
 
-@router.websocket("/ws/kiosk")
 async def kiosk_socket(websocket: WebSocket) -> None:
     state = websocket.app.state
     settings, accounts, kiosks = state.settings, state.accounts, state.kiosks
@@ -80,7 +78,6 @@ async def kiosk_socket(websocket: WebSocket) -> None:
     await serve(conn, settings, p.kiosk_message, kiosks.joined, kiosks.on_message, kiosks.left)
 
 
-@router.websocket("/ws/operator")
 async def operator_socket(websocket: WebSocket) -> None:
     state = websocket.app.state
     settings, accounts, consoles = state.settings, state.accounts, state.consoles
@@ -97,6 +94,13 @@ async def operator_socket(websocket: WebSocket) -> None:
     conn.address = client_address(websocket, settings.trusted_proxies)
     await serve(conn, settings, p.operator_message, consoles.joined, consoles.on_message,
                 consoles.left)  # fmt: skip
+
+
+# The hub's two sockets by path (``server.app.Hub`` hands their handshakes straight here).
+SOCKETS: dict[str, Callable[[WebSocket], Awaitable[None]]] = {
+    "/ws/kiosk": kiosk_socket,
+    "/ws/operator": operator_socket,
+}
 
 
 async def serve(
