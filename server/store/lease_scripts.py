@@ -8,7 +8,7 @@ from __future__ import annotations
 from server.store import keys
 from server.store.lua_keys import KEY_BUILDERS, lua_builder
 
-BATCH = 500  # kiosks per script call: a short step for Redis and for the hub
+BATCH = 250  # kiosks per script call: a short step for Redis and for the hub
 
 SPOKE_TTL_S = 60  # a kiosk's record of when its sockets spoke outlives what reads it
 
