@@ -145,7 +145,8 @@ class LeaseKeeper:
                     self._due.append(c)
                     lines.append(line(c, 1))
                     spoke.discard(c)
-            await self._renew_kiosks(args=[until, self.hub_id, "\n".join(lines)])
+            if lines:
+                await self._renew_kiosks(args=[until, self.hub_id, "\n".join(lines)])
         rest = [c for c in spoke if self._held(c)]
         for start in range(0, len(rest), BATCH):
             lines = [line(c, 0) for c in rest[start : start + BATCH]]
