@@ -121,7 +121,11 @@ async def test_wrap_up_holds_rings_until_the_request_is_saved(
     await console.recv_type("answered")
     await console.send({"type": "hangup", "call_id": call_id})
     await console.recv_type("call_ended")
-    assert (await console.recv_type("presence"))["state"] == "wrap_up"
+    # the answer's own presence (busy) may still be on its way over the bus: the
+    # console comes to wrap-up, with no ring in between
+    async with asyncio.timeout(TIMEOUT):
+        while (shown := await console.recv())["type"] != "presence" or shown["state"] != "wrap_up":
+            assert shown["type"] != "ring", shown
 
     waiting = (await press(second, "wrap-up-002"))["call_id"]
     http = await login(town.operators[0])
