@@ -58,7 +58,7 @@ class CallStore:
         self, kiosk: Kiosk, idempotency_key: str, kind: str = "call", operator: str = "",
         max_wait_s: float | None = None, overflow: tuple[str, float] | None = None,
         calls_per_min: int | None = None, callback_after_s: float | None = None,
-        ring: Known | None = None, at: int | None = None,
+        ring: Known | None = None,
     ) -> Placed:  # fmt: skip
         """The kiosk's live call, or a new queued one, with its place, in one step. A
         new call's deadlines (``max_wait_s``; ``overflow``: town and seconds) are set
@@ -66,8 +66,8 @@ class CallStore:
         past ``calls_per_min`` new calls this minute a press is refused
         (``TooManyRequests``). ``ring`` (a press): the town's settings these came from,
         checked in the same step (``TownChanged`` if they are not the town's any more),
-        where a new call is also dispatched if the town is open at ``at``."""
-        at = at or now_ms()
+        where a new call is also dispatched if the town is open now."""
+        at = now_ms()
         maxwait_due = at + int(max_wait_s * 1000) if max_wait_s is not None else ""
         overflow_town, overflow_due = (
             (overflow[0], at + int(overflow[1] * 1000)) if overflow else ("", "")
