@@ -15,6 +15,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from server.accounts.accounts import Accounts
+from server.clock import now_ms
 from server.store import keys
 from server.store.redis_conn import HUB_CLIENT_NAME
 from tests.conftest import PASSWORD
@@ -114,3 +115,40 @@ async def test_a_publication_that_never_came_is_read_from_the_stream(stage: Stag
     arrived = await stage.kiosk.recv_type("queue_position", timeout=REPAIR_S + TIMEOUT)
 
     assert arrived == lost
+
+
+async def test_a_batch_on_the_towns_operators_channel_reaches_each_channel_in_order(
+    stage: Stage,
+):
+    """What a dispatch tells the town's operators comes as one publication on their
+    fan (``keys.town_operators_channel``): each part reaches its channel's sockets, a
+    channel the hub does not follow is passed over, and a part whose ``prev`` is not
+    the last one seen is preceded by what the stream holds before it."""
+    mine = keys.operator_channel("bus-op")
+    first, second, third = ({"type": "bus_test", "n": n} for n in (1, 2, 3))
+    newest = await stage.redis.xrevrange(keys.inbox(mine), count=1)
+    prev = newest[0][0] if newest else "0-0"
+    first_id = f"{max(int(prev.split('-')[0]) + 1, now_ms())}-0"
+    batch = {"batch": [
+        {"ch": keys.operator_channel("nobody-here"), "id": "1-1", "prev": "0-0",
+         "m": {"type": "bus_test", "n": 0}},
+        {"ch": mine, "id": first_id, "prev": prev, "m": first},
+    ]}  # fmt: skip
+    repairs = stage.repairs_logged()
+    async with stage.redis.pipeline(transaction=True) as pipe:  # as the script does: one step
+        pipe.xadd(keys.inbox(mine), {"m": json.dumps(first)}, id=first_id)
+        pipe.publish(keys.town_operators_channel("bus"), json.dumps(batch))
+        await pipe.execute()
+    got_first = await stage.console.recv_type("bus_test")
+    repaired_first = stage.repairs_logged() - repairs
+
+    async with stage.redis.pipeline(transaction=True) as pipe:  # the second never published
+        pipe.xadd(keys.inbox(mine), {"m": json.dumps(second)})
+        pipe.xadd(keys.inbox(mine), {"m": json.dumps(third)})
+        second_id, third_id = await pipe.execute()
+        batch = {"batch": [{"ch": mine, "id": third_id, "prev": second_id, "m": third}]}
+        await stage.redis.publish(keys.town_operators_channel("bus"), json.dumps(batch))
+    got = [await stage.console.recv_type("bus_test") for _ in range(2)]
+
+    assert got_first == first and repaired_first == 0  # it came by the fan, not a repair
+    assert got == [second, third]

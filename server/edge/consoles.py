@@ -53,7 +53,11 @@ class ConsoleEdge:
         self.sockets.consoles[op.username].add(conn)
         conn.handler = lambda message: self.to_operator(conn, message)
         await self.bus.subscribe(keys.conn_channel(conn.id), conn.handler)
-        await self.bus.subscribe(keys.operator_channel(op.username), conn.handler)
+        await self.bus.subscribe(
+            keys.operator_channel(op.username),
+            conn.handler,
+            fan=keys.town_operators_channel(op.town_id),
+        )
         await queue.presence.connect(op.username, conn.id, conn.address)
         call = await queue.calls.live_call_of_operator(op.username)
         if call is not None:

@@ -157,6 +157,10 @@ class TeamWatch:
         for username in joined:
             if town.stopped:  # the last watcher left meanwhile: subscribe to nothing more
                 return
-            await self.bus.subscribe(keys.operator_channel(username), town.nudged)
+            await self.bus.subscribe(
+                keys.operator_channel(username),
+                town.nudged,
+                fan=keys.town_operators_channel(town.id),
+            )
         for username in left:
             await self.bus.unsubscribe(keys.operator_channel(username), town.nudged)

@@ -18,6 +18,11 @@ repairs whatever pub/sub dropped:
   channels the hub follows (``scripts.MISSED``: an ``XRANGE`` past the last id of
   each) brings whatever it missed.
 
+A script that tells several channels at once (a dispatch, the town's operators)
+publishes them as one ``{"batch": [...]}`` on a fan channel (``scripts``'
+``deliver_all``); a hub following such a channel subscribes to its fan too
+(``subscribe(..., fan=)``) and takes each part as if it came on its own channel.
+
 So a message reaches its handler once, in order, within ``REPAIR_EVERY_S`` of a
 lost publication. A message published without an id (by ``redis-cli``, or an older
 hub) is handed on as it comes.
@@ -51,6 +56,8 @@ class Bus:
         self._pubsub = redis.pubsub(ignore_subscribe_messages=True)
         self._handlers: dict[str, set[Handler]] = {}
         self._last: dict[str, str] = {}  # channel -> last stream id handed on
+        self._fan_of: dict[str, str] = {}  # channel -> the fan that also carries it
+        self._fans: dict[str, int] = {}  # fan -> how many followed channels it carries
         self._deliver = redis.register_script(scripts.DELIVER)
         self._missed = redis.register_script(scripts.MISSED)
         self._reader: asyncio.Task[None] | None = None
@@ -67,7 +74,9 @@ class Bus:
         text = json.dumps(message, ensure_ascii=False)
         await self._deliver(keys=[keys.inbox(channel)], args=[channel, text])
 
-    async def subscribe(self, channel: str, handler: Handler) -> None:
+    async def subscribe(self, channel: str, handler: Handler, fan: str | None = None) -> None:
+        """Hand what the channel carries to ``handler``; ``fan``: a channel that also
+        carries this one's messages, in batches (the town's operators' channel)."""
         handlers = self._handlers.setdefault(channel, set())
         handlers.add(handler)
         if len(handlers) == 1:
@@ -75,7 +84,12 @@ class Bus:
             # from Redis itself (a kiosk's welcome carries its call)
             newest = await self.redis.xrevrange(keys.inbox(channel), count=1)
             self._last[channel] = newest[0][0] if newest else "0-0"
-            await self._pubsub.subscribe(channel)
+            also = []
+            if fan is not None:
+                self._fan_of[channel] = fan
+                self._fans[fan] = self._fans.get(fan, 0) + 1
+                also = [fan] if self._fans[fan] == 1 else []
+            await self._pubsub.subscribe(channel, *also)
 
     async def unsubscribe(self, channel: str, handler: Handler) -> None:
         handlers = self._handlers.get(channel)
@@ -85,9 +99,16 @@ class Bus:
         if not handlers:
             del self._handlers[channel]
             self._last.pop(channel, None)
+            also = []
+            fan = self._fan_of.pop(channel, None)
+            if fan is not None:
+                self._fans[fan] -= 1
+                if not self._fans[fan]:
+                    del self._fans[fan]
+                    also = [fan]
             if not self._closed:
                 try:
-                    await self._pubsub.unsubscribe(channel)
+                    await self._pubsub.unsubscribe(channel, *also)
                 except (RedisConnectionError, OSError) as exc:
                     log.warning("unsubscribe from %s failed: %s", channel, exc)
 
@@ -113,8 +134,16 @@ class Bus:
             log.error("dropping a non-JSON message on %s", channel)
             return
         if not isinstance(envelope, dict) or "id" not in envelope:
+            if isinstance(envelope, dict) and isinstance(envelope.get("batch"), list):
+                for part in envelope["batch"]:  # from a fan: each part as on its channel
+                    if isinstance(part, dict) and {"ch", "id", "m"} <= part.keys():
+                        await self._on_envelope(part["ch"], part)
+                return
             await self._hand_on(channel, envelope)  # published by hand: as it comes
             return
+        await self._on_envelope(channel, envelope)
+
+    async def _on_envelope(self, channel: str, envelope: dict[str, Any]) -> None:
         last = self._last.get(channel)
         if last is None or _newer(last, envelope["id"]) is False:
             return  # not followed any more, or already handed on by a repair
@@ -164,7 +193,7 @@ class Bus:
 
     async def _resubscribe(self) -> bool:
         try:
-            await self._pubsub.subscribe(keys.HUB_CHANNEL, *self._handlers)
+            await self._pubsub.subscribe(keys.HUB_CHANNEL, *self._handlers, *self._fans)
         except (RedisConnectionError, OSError) as exc:
             log.warning("resubscribe failed: %s", exc)
             return False
@@ -179,6 +208,8 @@ class Bus:
             await asyncio.gather(self._reader, return_exceptions=True)
         self._handlers.clear()
         self._last.clear()
+        self._fan_of.clear()
+        self._fans.clear()
         await self._pubsub.aclose()
 
 

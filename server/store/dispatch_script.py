@@ -8,7 +8,9 @@ calls (its own and the calls overflowing into it); writes each changed ring (the
 presence, the ring timer, the call's ``offered`` event); and delivers to each
 changed operator a ``sync`` that carries what their consoles need — the presence,
 the call now ringing with its place, and how the one that stopped ended — so no
-console reads Redis again to show it.
+console reads Redis again to show it. What the town's operators are told goes out
+as one message on the town's operators' channel (``deliver_all``), each part still
+in its operator's channel's inbox for a hub that missed it.
 
 Its keys are built inside the script (the operators are only known there), by the
 builders of ``lua_keys``, made from ``keys`` itself so the names live in one place.
@@ -139,8 +141,14 @@ if m > 0 then
   end
 end
 
-local views = {}  -- call id -> {call = its view, position = its place at home}
+local views = {}  -- call id -> its view and place at home, as JSON (made once)
+local told = {}  -- what the town's operators' channels are told, in one publication
 local synced = {}
+local function sync(u, p, ring, stopped)
+  told[#told + 1] = {ch_operator(u), '{"kind":"sync","presence":' .. cjson.encode(p)
+    .. ',"ring":' .. (ring or 'null') .. ',"stopped":' .. cjson.encode(stopped) .. '}'}
+  synced[u] = true
+end
 for _, u in ipairs(ops) do
   local p = people[u]
   local old, want = p.ringing or '', targets[u] or ''
@@ -152,7 +160,6 @@ for _, u in ipairs(ops) do
       local s = redis.call('HMGET', k_call(old), 'status', 'operator')
       stopped = {call_id = old, status = s[1] or '', operator = s[2] or ''}
     end
-    local ring = cjson.null
     if want ~= '' then
       if redis.call('SADD', k_offered(want), u) == 1 then
         redis.call('XADD', k_events(want), '*', 'type', 'offered', 'at', now, 'operator', u)
@@ -161,23 +168,23 @@ for _, u in ipairs(ops) do
       if not views[want] then
         local view = as_table(redis.call('HGETALL', k_call(want)))
         local rank = redis.call('ZRANK', k_queue(view.town_id), want)
-        views[want] = {call = view, position = rank and rank + 1 or cjson.null}
+        views[want] = cjson.encode({call = view, position = rank and rank + 1 or cjson.null})
       end
-      ring = views[want]
     end
     p.ringing, p.ring_since = want, tostring(want ~= '' and now or 0)
-    deliver(ch_operator(u), cjson.encode({kind = 'sync', presence = p, ring = ring,
-                                          stopped = stopped}))
-    synced[u] = true
+    sync(u, p, views[want], stopped)
   end
 end
 -- then the operators the caller changed (their presence, unless a ring change above
--- told it already)
+-- told it already); one of another town (an overflow's) on their own channel
 for u in string.gmatch(ARGV[8] or '', '[^,]+') do
-  if not synced[u] then
+  if people[u] and not synced[u] then
+    sync(u, presence_of(u, now), nil, cjson.null)
+  elseif not people[u] then
     deliver(ch_operator(u), cjson.encode({kind = 'sync', presence = presence_of(u, now)}))
   end
 end
+deliver_all(ch_town_ops(town), told)
 if ARGV[6] == '1' then deliver(ch_town(town), '{"kind":"queue_changed"}') end
 return head or ''
 end

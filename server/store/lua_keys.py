@@ -49,21 +49,41 @@ local function k_declined(c) return {lua_builder(keys.call_declined, "c")} end
 local function k_inbox(ch) return {lua_builder(keys.inbox, "ch")} end
 local function ch_operator(u) return {lua_builder(keys.operator_channel, "u")} end
 local function ch_town(t) return {lua_builder(keys.town_channel, "t")} end
+local function ch_town_ops(t) return {lua_builder(keys.town_operators_channel, "t")} end
 local TIMERS, LIVE_CALLS, LEASES = '{keys.TIMERS}', '{keys.LIVE_CALLS}', '{keys.LEASES}'
 local INBOX_MAXLEN, INBOX_TTL = {keys.INBOX_MAXLEN}, {keys.INBOX_TTL_S}
 """
 
 # Append to the channel's inbox, then publish {"id", "prev", "m"}: ``prev`` lets a
 # receiver see that it missed one (server.store.bus). ``msg`` is JSON text.
+# ``deliver_all`` publishes several channels' messages as one {"batch": [{"ch", "id",
+# "prev", "m"}, ...]} on ``fan`` (a channel every hub following them listens to),
+# each still appended to its own channel's inbox: one publication, one read, for
+# what a dispatch tells the town's operators.
 DELIVER_FN = """
-local function deliver(channel, msg)
+local function stamp(channel, msg)
   local inbox = k_inbox(channel)
   local newest = redis.call('XREVRANGE', inbox, '+', '-', 'COUNT', 1)
   local prev = newest[1] and newest[1][1] or '0-0'
   local id = redis.call('XADD', inbox, 'MAXLEN', '~', INBOX_MAXLEN, '*', 'm', msg)
   redis.call('EXPIRE', inbox, INBOX_TTL)
-  redis.call('PUBLISH', channel, '{"id":"' .. id .. '","prev":"' .. prev .. '","m":' .. msg .. '}')
+  return id, '"id":"' .. id .. '","prev":"' .. prev .. '","m":' .. msg .. '}'
+end
+
+local function deliver(channel, msg)
+  local id, tail = stamp(channel, msg)
+  redis.call('PUBLISH', channel, '{' .. tail)
   return id
+end
+
+local function deliver_all(fan, batch)  -- batch: {{channel, msg}, ...}
+  if #batch == 0 then return end
+  local parts = {}
+  for i, item in ipairs(batch) do
+    local _, tail = stamp(item[1], item[2])
+    parts[i] = '{"ch":' .. cjson.encode(item[1]) .. ',' .. tail
+  end
+  redis.call('PUBLISH', fan, '{"batch":[' .. table.concat(parts, ',') .. ']}')
 end
 
 local function as_table(flat)

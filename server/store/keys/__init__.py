@@ -65,6 +65,7 @@ from server.store.keys.calls import (
     town_answers,
     town_calls,
     town_channel,
+    town_operators_channel,
     town_overflow,
     town_queue,
 )
@@ -169,6 +170,7 @@ __all__ = [
     "town_due",
     "town_kiosks",
     "town_operators",
+    "town_operators_channel",
     "town_overflow",
     "town_queue",
 ]

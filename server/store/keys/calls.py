@@ -168,3 +168,9 @@ def conn_channel(conn_id: str) -> str:
 
 def operator_channel(username: str) -> str:
     return f"{PREFIX}ev:operator:{username}"
+
+
+def town_operators_channel(town_id: str) -> str:
+    """Where a dispatch publishes, in one message, what it tells the town's operators'
+    channels (each message still in its own channel's inbox; ``server.store.bus``)."""
+    return f"{PREFIX}ev:ops:{town_id}"

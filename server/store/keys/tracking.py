@@ -135,7 +135,8 @@ def fleet_offline(town_id: str) -> str:
 def security_alerts(town_id: str) -> str:
     """stream of {at (ms), alert (JSON: kind, kiosk_id, address, detail)}: the town's
     security alerts (``kiosk_already_connected``: a second connection with one kiosk's
-    token refused while the first is alive, on any hub), for the fleet view. Appended by server.edge.one_socket; about the newest 1000 kept."""
+    token refused while the first is alive, on any hub), for the fleet view. Appended
+    by server.edge.one_socket; about the newest 1000 kept."""
     return f"{PREFIX}town:{town_id}:security:alerts"
 
 
