@@ -5,6 +5,7 @@ role or town, a disabled operator, a rotated or revoked kiosk token (docs/securi
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 
 import httpx
@@ -165,11 +166,11 @@ async def test_a_rotated_or_revoked_kiosk_token_is_cut_off(make_town, hub, kiosk
         assert (await fresh.recv_type("welcome"))["kiosk"]["id"] == kiosk_id
 
 
-async def test_a_lost_revoke_message_is_repaired_by_the_periodic_check(
+async def test_credentials_changed_by_hand_are_caught_by_the_periodic_check(
     console_of, make_town, hub, login, redis, kiosk_ws
 ):
-    """Credentials ended without the published message (as when pub/sub drops it):
-    the hub's own check of its sockets closes them within a few seconds."""
+    """Credentials ended with no message at all (changed in Redis by hand): the hub's
+    own check of its sockets closes them within a few seconds."""
     town = await make_town()
     console = await console_of(await login(town.operators[0]))
     kiosk_id, token = next(iter(town.kiosks.items()))
@@ -181,6 +182,35 @@ async def test_a_lost_revoke_message_is_repaired_by_the_periodic_check(
     codes = await asyncio.gather(closed_with(console), closed_with(kiosk))
 
     assert codes == [REVOKED, REVOKED]
+
+
+async def test_a_revoke_is_kept_in_the_channels_stream_so_a_lost_publication_is_repaired(
+    console_of, make_town, login, accounts: Accounts, redis, kiosk_ws
+):
+    """The change and its message are one step, the message kept in the channel's
+    stream as every bus message is (a hub that missed it reads it there,
+    tests/test_bus_repair.py)."""
+    town = await make_town()
+    console = await console_of(await login(town.operators[0]))
+    kiosk_id, token = next(iter(town.kiosks.items()))
+    kiosk = await kiosk_ws(token)
+    await kiosk.recv_type("welcome")
+    channels = [keys.kiosk_channel(kiosk_id), keys.operator_channel(town.operators[0])]
+    before = [await redis.xrevrange(keys.inbox(c), count=1) for c in channels]
+
+    await accounts.revoke_kiosk(kiosk_id)
+    await accounts.end_sessions(town.operators[0])
+    codes = await asyncio.gather(closed_with(kiosk), closed_with(console))
+    kept = [
+        [json.loads(f["m"]) for _, f in await redis.xrange(
+            keys.inbox(c), f"({b[0][0]}" if b else "-", "+")]
+        for c, b in zip(channels, before, strict=True)
+    ]  # fmt: skip
+
+    revoke = {"kind": "revoke", "session": None}
+    assert codes == [REVOKED, REVOKED]
+    assert [m for m in kept[0] if m.get("kind") == "revoke"] == [revoke]
+    assert revoke in kept[1]
 
 
 async def test_kiosk_tokens_use_a_fast_keyed_hash_and_old_argon2_ones_still_work(

@@ -90,7 +90,7 @@ class Accounts(KioskAccounts):
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hincrby(keys.operator(username), "epoch", 1)
             pipe.delete(keys.operator_sessions(username), *map(keys.session, sessions))
-            pipe.publish(keys.operator_channel(username), revoke_message())
+            await self.deliver_in(pipe, keys.operator_channel(username), revoke_message())
             await pipe.execute()
 
     async def town_operators(self, town_id: str) -> list[str]:
@@ -175,7 +175,7 @@ class Accounts(KioskAccounts):
             pipe.delete(keys.session(digest))
             if username is not None:
                 pipe.srem(keys.operator_sessions(username), digest)
-                pipe.publish(keys.operator_channel(username), revoke_message(digest))
+                await self.deliver_in(pipe, keys.operator_channel(username), revoke_message(digest))
             await pipe.execute()
         return username
 

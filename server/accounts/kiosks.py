@@ -3,8 +3,9 @@
 
 A kiosk's token is 256 random bits, so it is stored as a fast keyed hash (HMAC-SHA-256
 under a key kept in Redis): a reconnect storm of thousands of kiosks costs microseconds
-each, not seconds. Rotating or revoking a kiosk bumps its ``epoch`` and publishes the
-change on its channel, so every hub closes the sockets opened under the old one.
+each, not seconds. Rotating or revoking a kiosk bumps its ``epoch`` and, in the same
+step, delivers the change on its channel (kept in its stream: a lost publication is
+repaired), so every hub closes the sockets opened under the old one.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import secrets
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 
 from server.accounts import passwords
 from server.errors import BadRequest, NotFound, Unauthorized
-from server.store import keys
+from server.store import keys, scripts
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 TOKEN_DIGEST = "hmac-sha256$"
@@ -66,6 +68,13 @@ class KioskAccounts:
     def __init__(self, redis: aioredis.Redis) -> None:
         self.redis = redis
         self._token_key: bytes | None = None
+        self._deliver = redis.register_script(scripts.DELIVER)
+
+    async def deliver_in(self, pipe: Pipeline, channel: str, message: str) -> None:
+        """Queue in ``pipe`` the bus's delivery of ``message`` (JSON text) on ``channel``,
+        in the same step as the change it tells: kept in the channel's stream, so a hub
+        that misses the publication still gets it within its repair (``server.store.bus``)."""
+        await self._deliver(keys=[keys.inbox(channel)], args=[channel, message], client=pipe)
 
     # --- towns -------------------------------------------------------------------
 
@@ -134,7 +143,7 @@ class KioskAccounts:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.kiosk(kiosk_id), mapping=mapping)
             pipe.hincrby(keys.kiosk(kiosk_id), "epoch", 1)
-            pipe.publish(keys.kiosk_channel(kiosk_id), revoke_message())
+            await self.deliver_in(pipe, keys.kiosk_channel(kiosk_id), revoke_message())
             await pipe.execute()
 
     async def kiosk(self, kiosk_id: str) -> Kiosk:
@@ -143,6 +152,11 @@ class KioskAccounts:
             raise NotFound(f"no kiosk {kiosk_id!r}", code="kiosk_not_found")
         return Kiosk(kiosk_id, data["town"], data["name"], data.get("village", ""),
                      int(data.get("epoch") or 0))  # fmt: skip
+
+    async def still_valid(self, kiosk: Kiosk) -> bool:
+        """Whether the kiosk's token is still the one it authenticated with."""
+        epoch, revoked = await self.redis.hmget(keys.kiosk(kiosk.id), ["epoch", "revoked"])
+        return revoked != "1" and int(epoch or 0) == kiosk.epoch
 
     async def authenticate_kiosk(self, kiosk_id: str, token: str) -> Kiosk:
         data = await self.redis.hgetall(keys.kiosk(kiosk_id)) if ID_PATTERN.match(kiosk_id) else {}

@@ -167,13 +167,12 @@ class TokenBucket:
 
 
 class KioskConn(Connection):
-    __slots__ = ("kiosk", "leased_at", "position")
+    __slots__ = ("kiosk", "position")
 
     def __init__(self, websocket: WebSocket, kiosk: Kiosk, max_errors_per_10s: int) -> None:
         super().__init__(websocket, max_errors_per_10s)
         self.kiosk = kiosk
         self.position: int | None = None  # last position told, to announce only gains
-        self.leased_at = 0.0  # when its lease was last renewed (monotonic; edge.leases)
 
 
 class OperatorConn(Connection):

@@ -52,6 +52,9 @@ class KioskEdge:
         await self.positions.watch_town(kiosk.town_id)
         conn.handler = lambda message: self.to_kiosk(conn, message)
         await self.bus.subscribe(keys.kiosk_channel(kiosk.id), conn.handler)
+        if not await self.accounts.still_valid(kiosk):  # revoked before it was listening
+            self.sockets.revoke(conn)
+            return
         call = await queue.calls.live_call_of_kiosk(kiosk.id)
         view = None
         if call is not None:

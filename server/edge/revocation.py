@@ -1,10 +1,13 @@
 """Which of a hub's sockets were opened under credentials that have since ended.
 
-A change to an operator or kiosk (``server.accounts.accounts``) is published so every hub
-closes the affected sockets at once; this check repairs a lost message: every few
-seconds a hub reads the current epoch of every operator it holds a console for and
-whether that console's session still lives (one pipeline), and which of its kiosks
-were revoked or changed (one script per ``BATCH`` kiosks, ``STALE_KIOSKS``). An open
+A change to an operator or kiosk (``server.accounts.accounts``) is delivered on the bus
+in the same step, so every hub closes the affected sockets at once (a lost publication
+is repaired from the channel's stream, ``server.store.bus``; a kiosk revoked while its
+socket was opening is caught as it starts listening, ``edge.kiosks``). This check
+covers what no message tells: every few seconds a hub reads the current epoch of every
+operator it holds a console for and whether that console's session still lives (its
+idle limit; one pipeline), and of a slice of its kiosks (``BATCH`` a round, one script,
+``STALE_KIOSKS``) whether one was changed by hand. An open
 console is a use of its session: its idle limit starts again (``SessionClock``).
 """
 

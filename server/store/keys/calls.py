@@ -18,16 +18,16 @@ GRACE = PREFIX + "grace"
 TIMERS = PREFIX + "timers"
 # zset call_id -> created (ms): calls that are queued or connected.
 LIVE_CALLS = PREFIX + "live"
-# zset "k|kiosk_id|conn_id" or "o|username|conn_id" -> lease expiry (ms): every
-# socket's lease, beside its owner's own set (kiosk_conns, operator_conns), so the
-# reaper finds the lapsed ones (a hub that died, a socket gone silent) in one range
-# read, in proportion to what lapsed. Written with the owner's set; removed by the
-# socket's close or by the reaper once it has handled the lapse.
+# zset "o|username|conn_id" or "h|hub_id|" -> lease expiry (ms): every console's lease,
+# beside its owner's own set (operator_conns), and every hub's, whose kiosk sockets
+# (hub_kiosks) live as long as it renews it; so the reaper finds the lapsed ones (a
+# hub that died, a console gone silent) in one range read, in proportion to what
+# lapsed. Removed by the socket's close, or by the reaper once it has handled the lapse.
 LEASES = PREFIX + "leases"
 
 
-def lease(side: str, owner: str, conn_id: str) -> str:
-    """A member of LEASES: side "k" (kiosk) or "o" (operator)."""
+def lease(side: str, owner: str, conn_id: str = "") -> str:
+    """A member of LEASES: side "o" (a console) or "h" (a hub, no conn_id)."""
     return f"{side}|{owner}|{conn_id}"
 
 
@@ -100,7 +100,9 @@ CONN_ADDRESS_TTL_S = 3600
 
 
 def kiosk_conns(kiosk_id: str) -> str:
-    """zset conn_id -> lease expiry (ms): the kiosk's signalling connections."""
+    """zset conn_id -> HELD (far in the future): the kiosk's signalling connections,
+    each held while its hub's lease lives (hub_kiosks; the reaper removes the sockets
+    of a hub whose lease lapsed)."""
     return f"{PREFIX}kiosk:{kiosk_id}:conns"
 
 
@@ -109,6 +111,12 @@ def kiosk_spoke(kiosk_id: str) -> str:
     records every couple of seconds, and which hub holds it: whether a socket of the
     kiosk on another hub is alive (edge.one_socket)."""
     return f"{PREFIX}kiosk:{kiosk_id}:spoke"
+
+
+def hub_kiosks(hub_id: str) -> str:
+    """set of "kiosk_id conn_id": the kiosk sockets the hub holds, whose leases are the
+    hub's own (``lease("h", hub_id)`` in LEASES): one renewal for all of them."""
+    return f"{PREFIX}hub:{hub_id}:kiosks"
 
 
 def hub_alive(hub_id: str) -> str:
