@@ -13,6 +13,7 @@ Supervisors' and admins' consoles also watch their town's operators (``team``,
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 from server.accounts.accounts import Accounts
@@ -119,11 +120,9 @@ class ConsoleEdge:
         now = now_ms()
         state = presence.state(now)
         if (state, presence.availability) != (conn.state, conn.availability):
-            conn.send(p.PresenceMsg(
-                state=state, availability=presence.availability,  # type: ignore[arg-type]
-                missed=presence.missed,
-                wrap_until=iso(presence.wrap_until) if presence.wrap_until > now else None,
-            ))  # fmt: skip
+            wrap_until = iso(presence.wrap_until) if presence.wrap_until > now else None
+            conn.send_text(presence_text(state, presence.availability, presence.missed,
+                                         wrap_until))  # fmt: skip
         if presence.availability != conn.availability:
             conn.send(p.Availability(state=presence.availability))  # type: ignore[arg-type]
         conn.state, conn.availability = state, presence.availability
@@ -232,6 +231,16 @@ def presence_of(username: str, told: dict[str, Any]) -> Presence:
         idle_since=int(told.get("idle_since") or 0),
         wrap_until=int(told.get("wrap_until") or 0),
     )
+
+
+@functools.lru_cache(maxsize=256)
+def presence_text(state: str, availability: str, missed: int, wrap_until: str | None) -> str:
+    """The ``presence`` frame, made once for the many consoles that show the same (a
+    ring for eight operators turns all eight to ``ringing``)."""
+    return p.PresenceMsg(
+        state=state, availability=availability,  # type: ignore[arg-type]
+        missed=missed, wrap_until=wrap_until,
+    ).model_dump_json(exclude_none=True)  # fmt: skip
 
 
 def ring_text(call: CallRecord, position: int | None) -> str | None:

@@ -112,8 +112,8 @@ class KioskEdge:
                 if pressed.created:
                     await queue.start(pressed)
             case p.Hangup(call_id=call_id):
-                call = await self._own_call(conn, call_id)
-                await queue.end(call, reason="kiosk_hangup", by=f"kiosk:{kiosk.id}")
+                if await queue.kiosk_hang_up(kiosk, call_id) is None:
+                    await self._own_call(conn, call_id)  # why not: another's, or ended
             case p.Sdp() | p.Ice():
                 check_relayed(msg)
                 call = await self._own_call(conn, msg.call_id, connected=True)

@@ -185,26 +185,28 @@ class CallStore:
         self, call_id: str, *, reason: str, by: str,
         if_queued: str = "abandoned", if_connected: str = "completed",
         known: CallRecord | None = None, operator: str | None = None,
+        kiosk: str | None = None,
     ) -> Step | None:  # fmt: skip
         """End a live call (one script, ``call_scripts.END_CALL``, which also starts
         its operator's wrap-up); None when it had already ended. ``known``: the
         caller's fresh copy, read again only if the call changed meanwhile;
-        ``operator``: end it only if it is this operator's (nothing read first; None
-        when it is not). The caller tells ``ended`` after."""
+        ``operator`` or ``kiosk``: end it only if it is this operator's or kiosk's
+        (nothing read first; None when it is not). The caller tells ``ended`` after."""
+        guarded = operator is not None or kiosk is not None
         for _ in range(3):
-            if operator is None:
+            if not guarded:
                 call, known = known or await self.get(call_id), None
                 if not call.live:
                     return None
+            whose = operator if operator is not None else "*" if kiosk else call.operator or ""
             result = await self._end(keys=[], args=[
-                call_id, now_ms(), reason, by, if_queued, if_connected,
-                operator if operator is not None else call.operator or "",
-                self.towns.default("wrap_up_s"), ",".join(FINAL),
+                call_id, now_ms(), reason, by, if_queued, if_connected, whose,
+                self.towns.default("wrap_up_s"), ",".join(FINAL), kiosk or "",
             ])  # fmt: skip
             if result[0] == "ok":
                 ended = _record(result[2])
                 return Step(ended, self.towns.parse(ended.town_id, _hash(result[3])))
-            if result[0] != "stale" or operator is not None:
+            if result[0] != "stale" or guarded:
                 return None  # (stale: answered between our read and the script: retry)
         raise BadState(f"call {call_id} keeps changing; try again")
 

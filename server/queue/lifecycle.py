@@ -226,6 +226,13 @@ class CallQueue:
                                          if_connected=if_connected, known=call)  # fmt: skip
         return await self.announce_end(step) if step is not None else None
 
+    async def kiosk_hang_up(self, kiosk: Kiosk, call_id: str) -> CallRecord | None:
+        """The kiosk ends its own call: one script, nothing read first; None when it
+        is not the kiosk's or not live (read it to say why, ``kiosk_call``)."""
+        step = await self.calls.end_step(call_id, reason="kiosk_hangup", by=f"kiosk:{kiosk.id}",
+                                         kiosk=kiosk.id)  # fmt: skip
+        return await self.announce_end(step) if step is not None else None
+
     async def hang_up(self, operator: Operator, call_id: str) -> Step | None:
         """The operator ends their own call: one script, nothing read first (a call
         that is not theirs, or not live, is read only to say why). A call-back the

@@ -50,11 +50,12 @@ return {'ok', redis.call('HGETALL', call), settings}
 )
 
 # ARGV: call_id, now_ms, reason, by, status_if_queued, status_if_connected, operator
-#       (as the caller read it), wrap_up_s default, final statuses (comma-separated)
+#       (as the caller read it; '*': whoever it is), wrap_up_s default, final statuses
+#       (comma-separated), kiosk (end it only if it is this kiosk's call; '' for any)
 # An empty status_if_* leaves a call in that state alone ({"skip", status}). An
 # answered call's operator starts their wrap-up (their own town's ``wrap_up_s``).
 # -> {"ok", final_status, call hash, town hash} | {"already", status}
-#    | {"skip", status} | {"missing"} | {"stale"}
+#    | {"skip", status} | {"missing"} | {"stale"} | {"not_yours"}
 END_CALL = (
     LUA_PARTS
     + """
@@ -64,12 +65,13 @@ local f = redis.call('HMGET', call, 'status', 'operator', 'town_id', 'overflow',
                      'kiosk_id', 'answered_at')
 local status, operator, town, overflow = f[1], f[2] or '', f[3], f[4] or ''
 if not status then return {'missing'} end
+if (ARGV[10] or '') ~= '' and f[5] ~= ARGV[10] then return {'not_yours'} end
 local final
 if status == 'queued' then final = ARGV[5]
 elseif status == 'connected' then final = ARGV[6]
 else return {'already', status} end
 if final == '' then return {'skip', status} end
-if operator ~= ARGV[7] then return {'stale'} end
+if ARGV[7] ~= '*' and operator ~= ARGV[7] then return {'stale'} end
 redis.call('HSET', call, 'status', final, 'ended_at', now, 'end_reason', ARGV[3])
 redis.call('ZREM', k_queue(town), id)
 for t in string.gmatch(overflow, '[^,]+') do redis.call('ZREM', k_overflow(t), id) end

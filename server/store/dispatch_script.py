@@ -22,7 +22,8 @@ from server.store.lua_keys import LUA_PARTS
 
 # ARGV: town_id, now_ms, strategy, ring_timeout_s, check ('1': first make sure someone
 #       is logged in here or down the agreed overflow chain), announce ('1': tell the
-#       town's channel its queue changed), tell (JSON [[channel, message JSON], ...]:
+#       town's channel its queue changed, as it does anyway when a stale entry left it:
+#       the waiting kiosks' places may have improved), tell (JSON [[channel, message JSON], ...]:
 #       delivered first), sync (operators, comma-separated, told their presence after)
 # -> 'nobody' (check failed; nothing done) | the head call id | ''
 # As a function, DISPATCH_FN, for the press script (server.store.press_script) too.
@@ -54,6 +55,7 @@ if ARGV[5] == '1' and not anyone_here(town, {}) then return 'nobody' end
 
 -- the waiting calls, longest waiting first: the town's queue and the calls that
 -- overflow into it, by first enqueue time; up to ``limit`` of them
+local dropped = false  -- a stale entry left the queue: the places behind it moved
 local function waiting(limit)
   while true do
     local both = {}
@@ -73,7 +75,7 @@ local function waiting(limit)
       else  -- a stale entry (a script missed it): drop it so it cannot block the queue
         redis.call('ZREM', k_queue(town), entry[1])
         redis.call('ZREM', k_overflow(town), entry[1])
-        stale = true
+        stale, dropped = true, true
       end
     end
     if not stale or #out >= limit then return out end
@@ -185,7 +187,7 @@ for u in string.gmatch(ARGV[8] or '', '[^,]+') do
   end
 end
 deliver_all(ch_town_ops(town), told)
-if ARGV[6] == '1' then deliver(ch_town(town), '{"kind":"queue_changed"}') end
+if ARGV[6] == '1' or dropped then deliver(ch_town(town), '{"kind":"queue_changed"}') end
 return head or ''
 end
 """

@@ -53,7 +53,8 @@ if not same_town(k_town(town), ARGV[15], ARGV[16]) then
 end
 local placed = create_call(KEYS, ARGV)
 if placed[2] == 'new' and ARGV[17] == '1' then
-  placed[6] = dispatch({town, ARGV[2], ARGV[18], ARGV[19], '1', '1', '[]', ''})
+  -- a call at the tail moves nobody's place up: nothing to announce
+  placed[6] = dispatch({town, ARGV[2], ARGV[18], ARGV[19], '1', '', '[]', ''})
 end
 return placed
 """
