@@ -55,7 +55,8 @@ class Core:
 @pytest.fixture
 async def core(redis: aioredis.Redis) -> AsyncIterator[Core]:
     bus = Bus(redis)
-    accounts, towns, calls = Accounts(redis), Towns(redis), CallStore(redis)
+    accounts, towns = Accounts(redis), Towns(redis)
+    calls = CallStore(redis, towns)  # one copy of the towns, as the hub wires it
     presence, timers, deliver = PresenceStore(redis), Timers(redis), Deliver(bus)
     dispatcher = Dispatcher(redis, accounts, calls, presence, towns, timers, deliver)
     queue = CallQueue(calls, accounts, towns, presence, timers, dispatcher, deliver)
@@ -132,3 +133,41 @@ async def test_a_press_rings_in_its_own_step_under_the_towns_settings_as_they_ar
     assert second.rang is None and ringing_then is None  # closed: nobody rang
     assert (closed.status, closed.end_reason) == ("unanswered", "closed")
     assert due == closed.created_at + 7000
+
+
+async def test_a_kiosks_hang_up_tells_both_sides_and_rings_anew_in_its_own_step(
+    core: Core, make_town, redis
+):
+    """The kiosk's hang-up ends the call, tells it and stops its ring in one script
+    (``hangup_script``); with the town's settings changed behind the hub's back the
+    call still ends and the ring still stops, by a dispatch of its own, and the hub
+    keeps the settings as they are now."""
+    town = await make_town(wrap_up_s=0)
+    kiosk = await core.accounts.kiosk(next(iter(town.kiosks)))
+    operator = await core.accounts.operator(town.operators[0])
+    q = core.queue
+    await q.presence.connect(operator.username, "console-1")
+    await q.set_availability(operator, "available")
+    await core.listener.subscribe(keys.kiosk_channel(kiosk.id))
+
+    first = await q.press(kiosk, "hang-up-1")
+    ring = (town.id, await q.towns.known(town.id))
+    step = await q.calls.end_step(first.call.id, reason="kiosk_hangup",
+                                  by=f"kiosk:{kiosk.id}", kiosk=kiosk.id, ring=ring)  # fmt: skip
+    after_first = (await q.presence.get(operator.username)).ringing  # nothing else ran
+    told = await core.heard(keys.kiosk_channel(kiosk.id), "call_ended")
+    assert step is not None
+    ended = await q.announce_end(step)  # the hooks, and the towns it overflowed to
+    second = await q.press(kiosk, "hang-up-2")
+    await redis.hset(keys.town(town.id), "ring_timeout_s", "9")  # not known here yet
+    step_ended = await q.kiosk_hang_up(kiosk, second.call.id)
+    after_second = (await q.presence.get(operator.username)).ringing
+    known = await q.towns.known(town.id)
+
+    assert first.rang == first.call.id and step.dispatched
+    assert (ended.status, ended.end_reason) == ("abandoned", "kiosk_hangup")
+    assert told == {"type": "call_ended", "call_id": first.call.id, "status": "abandoned",
+                    "reason": "kiosk_hangup"}  # fmt: skip
+    assert after_first is None  # its ring stopped in the same step
+    assert step_ended is not None and step_ended.status == "abandoned"
+    assert after_second is None and known.settings.ring_timeout_s == 9

@@ -47,3 +47,27 @@ async def test_the_hub_declines_websocket_compression(hub, make_town):
         compression="deflate",
     ) as socket:  # fmt: skip
         assert socket.response.headers.get("Sec-WebSocket-Extensions") is None
+
+
+async def test_a_kiosk_cannot_hang_up_another_kiosks_call(make_town, kiosk_ws, operator_ws, login):
+    """A kiosk's hang-up ends only its own call (checked in the ending script itself:
+    nothing is read first)."""
+    town = await make_town(kiosks=2, operators=1)
+    operator = await operator_ws(town.operators[0])
+    await operator.recv_type("welcome")
+    await operator.send({"type": "set_availability", "state": "available"})
+    await operator.recv_type("availability")
+    (_, first_token), (_, second_token) = town.kiosks.items()
+    first, second = await kiosk_ws(first_token), await kiosk_ws(second_token)
+    await first.recv_type("welcome")
+    await second.recv_type("welcome")
+    await first.send({"type": "call_request", "idempotency_key": "theirs-1"})
+    call_id = (await first.recv_type("call_queued"))["call_id"]
+
+    await second.send({"type": "hangup", "call_id": call_id, "ref": "not-mine"})
+    refused = await second.recv_type("error")
+    http = await login(town.operators[0])
+    call = (await http.get(f"/api/calls/{call_id}")).json()
+
+    assert (refused["code"], refused.get("ref")) == ("not_your_call", "not-mine")
+    assert call["status"] == "queued"

@@ -21,6 +21,7 @@ from server.errors import BadState, CallTaken, NotFound, TooManyRequests
 from server.queue.outcomes import Placed, Step, TownChanged
 from server.queue.records import FINAL, CallRecord, new_call_id
 from server.store import call_scripts, keys, scripts
+from server.store.hangup_script import HANG_UP
 from server.store.press_script import PRESS
 
 RECENT_ANSWERS = 20  # answer times kept per town, for the estimated wait
@@ -33,6 +34,7 @@ class CallStore:
         self.towns = towns or Towns(redis)
         self._create = redis.register_script(scripts.CREATE_CALL)
         self._press = redis.register_script(PRESS)
+        self._hang_up = redis.register_script(HANG_UP)
         self._claim = redis.register_script(call_scripts.CLAIM_CALL)
         self._end = redis.register_script(call_scripts.END_CALL)
         self._offered = redis.register_script(scripts.MARK_OFFERED)
@@ -185,13 +187,16 @@ class CallStore:
         self, call_id: str, *, reason: str, by: str,
         if_queued: str = "abandoned", if_connected: str = "completed",
         known: CallRecord | None = None, operator: str | None = None,
-        kiosk: str | None = None,
+        kiosk: str | None = None, ring: tuple[str, Known] | None = None,
     ) -> Step | None:  # fmt: skip
         """End a live call (one script, ``call_scripts.END_CALL``, which also starts
         its operator's wrap-up); None when it had already ended. ``known``: the
         caller's fresh copy, read again only if the call changed meanwhile;
         ``operator`` or ``kiosk``: end it only if it is this operator's or kiosk's
-        (nothing read first; None when it is not). The caller tells ``ended`` after."""
+        (nothing read first; None when it is not); ``ring``: the call's town and its
+        settings as this hub knows them, for the script to tell both sides and
+        dispatch the town in the same step (``hangup_script``; ``Step.dispatched``
+        says whether it did). The caller tells ``ended`` after."""
         guarded = operator is not None or kiosk is not None
         for _ in range(3):
             if not guarded:
@@ -199,13 +204,22 @@ class CallStore:
                 if not call.live:
                     return None
             whose = operator if operator is not None else "*" if kiosk else call.operator or ""
-            result = await self._end(keys=[], args=[
-                call_id, now_ms(), reason, by, if_queued, if_connected, whose,
-                self.towns.default("wrap_up_s"), ",".join(FINAL), kiosk or "",
-            ])  # fmt: skip
+            args = [call_id, now_ms(), reason, by, if_queued, if_connected, whose,
+                    self.towns.default("wrap_up_s"), ",".join(FINAL), kiosk or ""]  # fmt: skip
+            script = self._end
+            if ring is not None:
+                town, as_known = ring
+                script = self._hang_up
+                args += [town, as_known.names, as_known.digest, as_known.settings.strategy,
+                         as_known.settings.ring_timeout_s]  # fmt: skip
+            result = await script(keys=[], args=args)
             if result[0] == "ok":
-                ended = _record(result[2])
-                return Step(ended, self.towns.parse(ended.town_id, _hash(result[3])))
+                ended, data = _record(result[2]), _hash(result[3])
+                dispatched = len(result) > 4 and result[4] is not None
+                stale = ring is not None and not dispatched and ring[0] == ended.town_id
+                if stale:  # the town's settings changed: keep them as they are now
+                    self.towns.learn(ended.town_id, data)
+                return Step(ended, self.towns.parse(ended.town_id, data), dispatched)
             if result[0] != "stale" or guarded:
                 return None  # (stale: answered between our read and the script: retry)
         raise BadState(f"call {call_id} keeps changing; try again")

@@ -103,14 +103,6 @@ class CallQueue:
             raise Forbidden(f"call {call_id} is not this kiosk's", code="not_your_call")
         return call
 
-    async def estimate(
-        self, call: CallRecord, position: int, settings: TownSettings | None = None
-    ) -> int | None:
-        """Seconds to wait at this place (``wait_estimate``), from the town's answers."""
-        answers = [int(a) for a in await self.redis.lrange(keys.town_answers(call.town_id), 0, 9)]
-        settings = settings or await self.towns.settings(call.town_id)
-        return wait_estimate(answers, position, settings.max_wait_s)
-
     # --- the operator's side --------------------------------------------------------
 
     async def set_availability(self, operator: Operator, state: str) -> None:
@@ -220,17 +212,21 @@ class CallQueue:
         self, call: CallRecord, *, reason: str, by: str,
         if_queued: str = "abandoned", if_connected: str = "completed",
     ) -> CallRecord | None:  # fmt: skip
-        """End the call (its operator's wrap-up starts in the same step), then tell
-        both sides and ring anew in the dispatch's one step."""
+        """End the call (its operator's wrap-up starts in the same step), tell both
+        sides and ring anew: one script, ``calls.end_step`` with ``ring``."""
+        ring = (call.town_id, await self.towns.known(call.town_id))
         step = await self.calls.end_step(call.id, reason=reason, by=by, if_queued=if_queued,
-                                         if_connected=if_connected, known=call)  # fmt: skip
+                                         if_connected=if_connected, known=call,
+                                         ring=ring)  # fmt: skip
         return await self.announce_end(step) if step is not None else None
 
     async def kiosk_hang_up(self, kiosk: Kiosk, call_id: str) -> CallRecord | None:
         """The kiosk ends its own call: one script, nothing read first; None when it
         is not the kiosk's or not live (read it to say why, ``kiosk_call``)."""
+        town = kiosk.town_id
         step = await self.calls.end_step(call_id, reason="kiosk_hangup", by=f"kiosk:{kiosk.id}",
-                                         kiosk=kiosk.id)  # fmt: skip
+                                         kiosk=kiosk.id,
+                                         ring=(town, await self.towns.known(town)))  # fmt: skip
         return await self.announce_end(step) if step is not None else None
 
     async def hang_up(self, operator: Operator, call_id: str) -> Step | None:
@@ -248,17 +244,15 @@ class CallQueue:
                                          if_queued="unanswered", known=call)  # fmt: skip
 
     async def announce_end(self, step: Step) -> CallRecord:
-        """Tell both sides and ring anew (one dispatch step); meanwhile the hooks."""
-        ended = step.call
-        message = ended_message(ended)
+        """Tell both sides and ring anew (one dispatch step, unless the end's own script
+        did both); meanwhile the hooks."""
+        ended, message = step.call, ended_message(step.call)
         tell = [(keys.kiosk_channel(ended.kiosk_id), message)]
         if ended.operator:
             tell.append((keys.operator_channel(ended.operator), message))
-        await asyncio.gather(
-            self.redispatch(ended, step.settings, tell=tuple(tell),
-                            sync=(ended.operator,) if ended.operator else ()),
-            self.calls.ended(step),
-        )  # fmt: skip
+        told = self.redispatch(ended, step.settings, tell=tuple(tell), home=not step.dispatched,
+                               sync=(ended.operator,) if ended.operator else ())  # fmt: skip
+        await asyncio.gather(told, self.calls.ended(step))
         return ended
 
     async def requeue(self, call_id: str, *, reason: str) -> CallRecord | None:
@@ -297,10 +291,14 @@ class CallQueue:
     async def redispatch(
         self, call: CallRecord, settings: TownSettings | None = None, *,
         tell: tuple[tuple[str, BaseModel], ...] = (), sync: tuple[str, ...] = (),
+        home: bool = True,
     ) -> None:  # fmt: skip
         """The call's queue moved: ring anew where it rings, and tell the waiting
         kiosks; ``tell`` and ``sync`` go with the home town's pass (``settings``:
-        the home town's, when the caller has them)."""
-        await self.dispatcher.dispatch(call.town_id, settings, announce=True, tell=tell, sync=sync)
+        the home town's, when the caller has them; ``home=False``: that pass was
+        made already, only the towns it overflows to are left)."""
+        if home:
+            await self.dispatcher.dispatch(call.town_id, settings, announce=True, tell=tell,
+                                           sync=sync)  # fmt: skip
         for town_id in call.overflow:
             await self.dispatcher.dispatch(town_id, announce=True)

@@ -57,10 +57,11 @@ class TownChanged(Exception):
 @dataclass(frozen=True)
 class Step:
     """A claim's or an end's outcome: the call, and its town's settings, read by the
-    same script."""
+    same script; whether that script also told both sides and dispatched the town."""
 
     call: CallRecord
     settings: TownSettings
+    dispatched: bool = False
 
 
 def wait_estimate(answers: list[int], position: int, max_wait_s: float) -> int | None:

@@ -56,9 +56,10 @@ return {'ok', redis.call('HGETALL', call), settings}
 # answered call's operator starts their wrap-up (their own town's ``wrap_up_s``).
 # -> {"ok", final_status, call hash, town hash} | {"already", status}
 #    | {"skip", status} | {"missing"} | {"stale"} | {"not_yours"}
-END_CALL = (
-    LUA_PARTS
-    + """
+# As a function, END_FN, for the hang-up script that also dispatches
+# (server.store.hangup_script).
+END_FN = """
+local function end_call(ARGV)
 local id, now = ARGV[1], tonumber(ARGV[2])
 local call = k_call(id)
 local f = redis.call('HMGET', call, 'status', 'operator', 'town_id', 'overflow',
@@ -99,5 +100,6 @@ if operator ~= '' and (f[6] or '') ~= '' then  -- the operator's wrap-up
   end
 end
 return {'ok', final, redis.call('HGETALL', call), redis.call('HGETALL', k_town(town))}
+end
 """
-)
+END_CALL = LUA_PARTS + END_FN + "return end_call(ARGV)\n"
