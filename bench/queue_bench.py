@@ -16,7 +16,7 @@ operators and N kiosks (wrap-up 0, nothing times out), and measures, in order:
    last ring stopped; then presses on this hub ringing consoles on a second hub;
 4. the flood (``bench.queue_flood``) from ``--flood`` of the connected kiosks.
 
-    python -m bench queue [--kiosks 10000] [--head-presses 400] ...
+    python -m bench queue [--kiosks 10000] [--head-presses 1000] ...
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--kiosks", type=int, default=10_000, help="connected and held idle")
     ap.add_argument("--operators", type=int, default=8)
     ap.add_argument("--count-calls", type=int, default=5, help="calls counted with MONITOR")
-    ap.add_argument("--head-presses", type=int, default=400, help="at least 200")
+    ap.add_argument("--head-presses", type=int, default=1000, help="at least 200")
     ap.add_argument("--cross-presses", type=int, default=100, help="0: no second hub")
     ap.add_argument("--hold-s", type=float, default=60.0)
     ap.add_argument("--flood", type=int, default=1000, help="kiosks pressing at once")

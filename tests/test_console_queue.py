@@ -64,6 +64,7 @@ async def test_every_tab_of_an_operator_shows_one_presence(
         await expect(tab.get_by_test_id("incoming-call")).to_have_attribute(
             "data-call-id", call_id, timeout=MS
         )
+        await state_is(tab, "ringing")  # the ring's own word: no presence frame with it
     await second.get_by_test_id("answer-call").click()
     for tab in (first, second):
         await state_is(tab, "busy")

@@ -71,3 +71,36 @@ async def test_a_kiosk_cannot_hang_up_another_kiosks_call(make_town, kiosk_ws, o
 
     assert (refused["code"], refused.get("ref")) == ("not_your_call", "not-mine")
     assert call["status"] == "queued"
+
+
+async def test_a_ring_says_ringing_itself_and_the_state_after_it_comes_as_presence(
+    make_town, kiosk_ws, operator_ws
+):
+    """Half the frames per ring: the ``ring`` is the console's word that its operator
+    rings, with no ``presence`` frame before it; the state after the ring does come."""
+    town = await make_town()
+    operator = await operator_ws(town.operators[0])
+    await operator.recv_type("welcome")
+    await operator.send({"type": "set_availability", "state": "available"})
+    await operator.recv_type("availability")
+    kiosk = await kiosk_ws(next(iter(town.kiosks.values())))
+    await kiosk.recv_type("welcome")
+
+    await kiosk.send({"type": "call_request", "idempotency_key": "says-ringing-1"})
+    call_id = (await kiosk.recv_type("call_queued"))["call_id"]
+    before_ring = await frames_until(operator, "ring")
+    await kiosk.send({"type": "hangup", "call_id": call_id})
+    after = await frames_until(operator, "ring_stop")
+
+    said = [f["state"] for f in before_ring if f["type"] == "presence"]
+    assert "ringing" not in said and before_ring[-1]["call"]["id"] == call_id
+    assert after[-1]["call_id"] == call_id
+    assert [f["state"] for f in after if f["type"] == "presence"] == ["available"]
+
+
+async def frames_until(client, type_: str) -> list[dict]:
+    """Every frame up to and with the first of this type."""
+    frames = []
+    while not frames or frames[-1]["type"] != type_:
+        frames.append(await client.recv())
+    return frames

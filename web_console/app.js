@@ -69,6 +69,7 @@ function onHubMessage(msg) {
       // A villager waiting comes first: bring the desk forward.
       closeDialogs();
       showTab("desk");
+      presence.ringing(); // the ring is the hub's word on it: no `presence` comes with it
       desk.ring(msg.call);
       break;
     case "ring_stop":

@@ -1,6 +1,7 @@
 // The operator's one presence, the same in every tab: the state beside the
 // availability switch, the wrap-up countdown, and the notice when the hub set them
-// away for missed rings. The hub sends `presence` whenever the state changes.
+// away for missed rings. The hub sends `presence` whenever the state changes, except to
+// `ringing`: a `ring` says that itself.
 
 import { $ } from "./dom.js";
 import { clock, parseTime, serverNow } from "./format.js";
@@ -75,6 +76,12 @@ export class Presence {
       this.autoAway = this.current.missed;
     }
     this.render();
+  }
+
+  /** A `ring`: the hub's word that the operator rings now (it sends no `presence` with it). */
+  ringing() {
+    const prev = this.current || { availability: "available", missed: 0 };
+    this.update({ ...prev, state: "ringing", wrap_until: null }, false);
   }
 
   /** A fresh socket: the hub tells the state again; nothing before it counts as a ring. */

@@ -118,20 +118,26 @@ class ConsoleEdge:
         else:
             presence = await self.queue.presence.get(username)
         now = now_ms()
-        state = presence.state(now)
-        if (state, presence.availability) != (conn.state, conn.availability):
-            wrap_until = iso(presence.wrap_until) if presence.wrap_until > now else None
-            conn.send_text(presence_text(state, presence.availability, presence.missed,
-                                         wrap_until))  # fmt: skip
+        state, want = presence.state(now), presence.ringing if conn.call_id is None else None
+        wrap_until = iso(presence.wrap_until) if presence.wrap_until > now else None
+        frame = presence_text(state, presence.availability, presence.missed, wrap_until)
+        changed = (state, presence.availability) != (conn.state, conn.availability)
+        # a ring says "ringing" itself: no presence frame before it (half the frames)
+        by_ring = (state == "ringing" and presence.availability == conn.availability
+                   and want is not None and want != conn.ringing)  # fmt: skip
+        if changed and not by_ring:
+            conn.send_text(frame)
         if presence.availability != conn.availability:
             conn.send(p.Availability(state=presence.availability))  # type: ignore[arg-type]
         conn.state, conn.availability = state, presence.availability
-        await self._sync_ring(conn, presence.ringing if conn.call_id is None else None, told)
+        if not await self._sync_ring(conn, want, told) and changed and by_ring:
+            conn.send_text(frame)  # the call no longer waits: say it plainly
 
     async def _sync_ring(
         self, conn: OperatorConn, want: str | None, told: dict[str, Any] | None
-    ) -> None:
-        """Stop the ring this console shows if it is not ``want`` any more; ring ``want``."""
+    ) -> bool:
+        """Stop the ring this console shows if it is not ``want`` any more; ring
+        ``want``. Whether it sent a ``ring``."""
         if conn.ringing is not None and conn.ringing != want:
             stopped = (told or {}).get("stopped") or {}
             if stopped.get("call_id") == conn.ringing:
@@ -141,7 +147,7 @@ class ConsoleEdge:
             conn.send(p.RingStop(call_id=conn.ringing, reason=reason))  # type: ignore[arg-type]
             conn.ringing = None
         if want is None or conn.ringing == want:
-            return
+            return False
         ring = (told or {}).get("ring") or {}
         if ring.get("call", {}).get("id") == want:
             text = self.rings.text(ring["call"], ring.get("position"))
@@ -149,11 +155,13 @@ class ConsoleEdge:
             try:
                 call = await self.queue.calls.get(want)
             except NotFound:
-                return
+                return False
             text = ring_text(call, await self.queue.calls.position(call))
-        if text is not None:  # the call still waits
-            conn.ringing = want
-            conn.send_text(text)
+        if text is None:  # the call no longer waits
+            return False
+        conn.ringing = want
+        conn.send_text(text)
+        return True
 
     async def _stop_reason(self, conn: OperatorConn) -> str:
         assert conn.ringing is not None
