@@ -244,7 +244,7 @@ def presence_of(username: str, told: dict[str, Any]) -> Presence:
 @functools.lru_cache(maxsize=256)
 def presence_text(state: str, availability: str, missed: int, wrap_until: str | None) -> str:
     """The ``presence`` frame, made once for the many consoles that show the same (a
-    ring for eight operators turns all eight to ``ringing``)."""
+    ring stopped for eight operators turns all eight back to ``available``)."""
     return p.PresenceMsg(
         state=state, availability=availability,  # type: ignore[arg-type]
         missed=missed, wrap_until=wrap_until,
