@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from server.accounts.accounts import Accounts
+from server.accounts.accounts import Accounts, Operator
+from server.accounts.kiosks import Kiosk
 from server.accounts.towns import Towns
 from server.clock import now_ms
 from server.errors import CallTaken
@@ -24,6 +25,7 @@ from server.queue.presence import PresenceStore
 from server.queue.timers import Timers
 from server.store import keys
 from server.store.bus import Bus
+from tests.conftest import Town
 from tests.support import TIMEOUT
 
 
@@ -32,6 +34,15 @@ class Core:
     queue: CallQueue
     accounts: Accounts
     listener: Any  # a pub/sub connection of the test's own
+
+    async def one_free(self, make_town: Any) -> tuple[Town, Kiosk, Operator]:
+        """A town (no wrap-up) with a kiosk, and its operator available on a console."""
+        town = await make_town(wrap_up_s=0)
+        kiosk = await self.accounts.kiosk(next(iter(town.kiosks)))
+        operator = await self.accounts.operator(town.operators[0])
+        await self.queue.presence.connect(operator.username, "console-1")  # its lease
+        await self.queue.set_availability(operator, "available")
+        return town, kiosk, operator
 
     async def heard(self, channel: str, type_or_kind: str) -> dict[str, Any]:
         """The next message on a channel with this type (or kind), as published on the
@@ -66,12 +77,8 @@ async def core(redis: aioredis.Redis) -> AsyncIterator[Core]:
 
 
 async def test_press_ring_answer_and_hang_up_without_a_hub(core: Core, make_town, redis):
-    town = await make_town(wrap_up_s=0)
-    kiosk = await core.accounts.kiosk(next(iter(town.kiosks)))
-    operator = await core.accounts.operator(town.operators[0])
+    town, kiosk, operator = await core.one_free(make_town)
     q = core.queue
-    await q.presence.connect(operator.username, "console-1")  # a console holds a lease
-    await q.set_availability(operator, "available")
     await core.listener.subscribe(keys.operator_channel(operator.username),
                                   keys.town_operators_channel(town.id),
                                   keys.kiosk_channel(kiosk.id))  # fmt: skip
@@ -108,12 +115,8 @@ async def test_a_press_rings_in_its_own_step_under_the_towns_settings_as_they_ar
     """The press script rings at once (no dispatch after it), under settings the hub
     keeps between presses; changed behind its back (another hub, the CLI), they are
     read again before the call is made, never used stale."""
-    town = await make_town(wrap_up_s=0)
-    kiosk = await core.accounts.kiosk(next(iter(town.kiosks)))
-    operator = await core.accounts.operator(town.operators[0])
+    town, kiosk, operator = await core.one_free(make_town)
     q = core.queue
-    await q.presence.connect(operator.username, "console-1")
-    await q.set_availability(operator, "available")
 
     first = await q.press(kiosk, "known-1")  # the town's settings now kept here
     ringing = (await q.presence.get(operator.username)).ringing  # before any start()
@@ -142,12 +145,8 @@ async def test_a_kiosks_hang_up_tells_both_sides_and_rings_anew_in_its_own_step(
     (``hangup_script``); with the town's settings changed behind the hub's back the
     call still ends and the ring still stops, by a dispatch of its own, and the hub
     keeps the settings as they are now."""
-    town = await make_town(wrap_up_s=0)
-    kiosk = await core.accounts.kiosk(next(iter(town.kiosks)))
-    operator = await core.accounts.operator(town.operators[0])
+    town, kiosk, operator = await core.one_free(make_town)
     q = core.queue
-    await q.presence.connect(operator.username, "console-1")
-    await q.set_availability(operator, "available")
     await core.listener.subscribe(keys.kiosk_channel(kiosk.id))
 
     first = await q.press(kiosk, "hang-up-1")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import websockets
 
 from tests.conftest import event_types
+from tests.test_queue import press, ready_kiosk, ready_operator
 
 
 async def test_press_ring_answer_hangup_logs_every_step(make_town, kiosk_ws, operator_ws, login):
@@ -53,16 +54,9 @@ async def test_a_kiosk_cannot_hang_up_another_kiosks_call(make_town, kiosk_ws, o
     """A kiosk's hang-up ends only its own call (checked in the ending script itself:
     nothing is read first)."""
     town = await make_town(kiosks=2, operators=1)
-    operator = await operator_ws(town.operators[0])
-    await operator.recv_type("welcome")
-    await operator.send({"type": "set_availability", "state": "available"})
-    await operator.recv_type("availability")
-    (_, first_token), (_, second_token) = town.kiosks.items()
-    first, second = await kiosk_ws(first_token), await kiosk_ws(second_token)
-    await first.recv_type("welcome")
-    await second.recv_type("welcome")
-    await first.send({"type": "call_request", "idempotency_key": "theirs-1"})
-    call_id = (await first.recv_type("call_queued"))["call_id"]
+    await ready_operator(operator_ws, town.operators[0])
+    first, second = [await ready_kiosk(kiosk_ws, token) for token in town.kiosks.values()]
+    call_id = (await press(first, "theirs-1"))["call_id"]
 
     await second.send({"type": "hangup", "call_id": call_id, "ref": "not-mine"})
     refused = await second.recv_type("error")
@@ -79,15 +73,10 @@ async def test_a_ring_says_ringing_itself_and_the_state_after_it_comes_as_presen
     """Half the frames per ring: the ``ring`` is the console's word that its operator
     rings, with no ``presence`` frame before it; the state after the ring does come."""
     town = await make_town()
-    operator = await operator_ws(town.operators[0])
-    await operator.recv_type("welcome")
-    await operator.send({"type": "set_availability", "state": "available"})
-    await operator.recv_type("availability")
-    kiosk = await kiosk_ws(next(iter(town.kiosks.values())))
-    await kiosk.recv_type("welcome")
+    operator = await ready_operator(operator_ws, town.operators[0])
+    kiosk = await ready_kiosk(kiosk_ws, next(iter(town.kiosks.values())))
 
-    await kiosk.send({"type": "call_request", "idempotency_key": "says-ringing-1"})
-    call_id = (await kiosk.recv_type("call_queued"))["call_id"]
+    call_id = (await press(kiosk, "says-ringing-1"))["call_id"]
     before_ring = await frames_until(operator, "ring")
     await kiosk.send({"type": "hangup", "call_id": call_id})
     after = await frames_until(operator, "ring_stop")
