@@ -39,6 +39,7 @@ RENEW_EVERY_S = 2.0
 HUB_ALIVE_MS = 5_000  # the hub's own mark outlives two missed rounds
 REVALIDATE_EVERY = 2  # renewals: sockets whose credentials ended close within ~4 s
 SILENT_S = 9.0  # consoles ping every 3 s; three missed pings and the tab is gone
+SILENCE_CHECK_S = 0.5  # how often silent consoles are looked for (in memory)
 
 
 class LeaseKeeper:
@@ -89,22 +90,32 @@ class LeaseKeeper:
 
     async def _run(self) -> None:
         while True:
-            await asyncio.sleep(RENEW_EVERY_S)
+            await asyncio.sleep(SILENCE_CHECK_S)
             try:
-                await self.renew_once()
+                self.close_silent()
+                if time.monotonic() - self._renewed_at >= RENEW_EVERY_S:
+                    self._renewed_at = time.monotonic()
+                    await self.renew_once()
             except Exception:
                 log.exception("renewing leases failed; trying again")
 
-    async def renew_once(self) -> None:
-        sockets, now = self.sockets, time.monotonic()
-        consoles: dict[str, list[str]] = {}
-        for conns in sockets.consoles.values():
+    def close_silent(self) -> None:
+        """Close the consoles silent for ``SILENT_S``: looked for in memory every
+        ``SILENCE_CHECK_S``, so such a console is offline within ten seconds."""
+        now = time.monotonic()
+        for conns in self.sockets.consoles.values():
             for conn in list(conns):
-                if now - conn.last_seen > SILENT_S:
+                if not conn.closed and now - conn.last_seen > SILENT_S:
                     log.info("console %s of %s went silent; closing it", conn.id,
                              conn.operator.username)  # fmt: skip
-                    sockets.spawn(conn.close(1001))
-                else:
+                    self.sockets.spawn(conn.close(1001))
+
+    async def renew_once(self) -> None:
+        now = time.monotonic()
+        consoles: dict[str, list[str]] = {}
+        for conns in self.sockets.consoles.values():
+            for conn in conns:
+                if not conn.closed and now - conn.last_seen <= SILENT_S:
                     consoles.setdefault(conn.operator.username, []).append(conn.id)
         await self.presence.renew(consoles)
         until = now_ms() + LEASE_MS
