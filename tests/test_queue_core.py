@@ -150,9 +150,8 @@ async def test_a_kiosks_hang_up_tells_both_sides_and_rings_anew_in_its_own_step(
     await core.listener.subscribe(keys.kiosk_channel(kiosk.id))
 
     first = await q.press(kiosk, "hang-up-1")
-    ring = (town.id, await q.towns.known(town.id))
-    step = await q.calls.end_step(first.call.id, reason="kiosk_hangup",
-                                  by=f"kiosk:{kiosk.id}", kiosk=kiosk.id, ring=ring)  # fmt: skip
+    step = await q.calls.end_step(first.call.id, reason="kiosk_hangup", by=f"kiosk:{kiosk.id}",
+                                  kiosk=kiosk.id, ring_in=town.id)  # fmt: skip
     after_first = (await q.presence.get(operator.username)).ringing  # nothing else ran
     told = await core.heard(keys.kiosk_channel(kiosk.id), "call_ended")
     assert step is not None

@@ -187,16 +187,16 @@ class CallStore:
         self, call_id: str, *, reason: str, by: str,
         if_queued: str = "abandoned", if_connected: str = "completed",
         known: CallRecord | None = None, operator: str | None = None,
-        kiosk: str | None = None, ring: tuple[str, Known] | None = None,
+        kiosk: str | None = None, ring_in: str | None = None,
     ) -> Step | None:  # fmt: skip
         """End a live call (one script, ``call_scripts.END_CALL``, which also starts
         its operator's wrap-up); None when it had already ended. ``known``: the
         caller's fresh copy, read again only if the call changed meanwhile;
         ``operator`` or ``kiosk``: end it only if it is this operator's or kiosk's
-        (nothing read first; None when it is not); ``ring``: the call's town and its
-        settings as this hub knows them, for the script to tell both sides and
-        dispatch the town in the same step (``hangup_script``; ``Step.dispatched``
-        says whether it did). The caller tells ``ended`` after."""
+        (nothing read first; None when it is not); ``ring_in``: the call's town, for the
+        script to tell both sides and dispatch it in the same step, under its settings
+        as this hub knows them (``hangup_script``; ``Step.dispatched`` says whether it
+        did). The caller tells ``ended`` after."""
         guarded = operator is not None or kiosk is not None
         for _ in range(3):
             if not guarded:
@@ -207,16 +207,16 @@ class CallStore:
             args = [call_id, now_ms(), reason, by, if_queued, if_connected, whose,
                     self.towns.default("wrap_up_s"), ",".join(FINAL), kiosk or ""]  # fmt: skip
             script = self._end
-            if ring is not None:
-                town, as_known = ring
+            if ring_in is not None:
+                kept = await self.towns.known(ring_in)
                 script = self._hang_up
-                args += [town, as_known.names, as_known.digest, as_known.settings.strategy,
-                         as_known.settings.ring_timeout_s]  # fmt: skip
+                args += [ring_in, kept.names, kept.digest, kept.settings.strategy,
+                         kept.settings.ring_timeout_s]  # fmt: skip
             result = await script(keys=[], args=args)
             if result[0] == "ok":
                 ended, data = _record(result[2]), _hash(result[3])
                 dispatched = len(result) > 4 and result[4] is not None
-                stale = ring is not None and not dispatched and ring[0] == ended.town_id
+                stale = not dispatched and ring_in == ended.town_id
                 if stale:  # the town's settings changed: keep them as they are now
                     self.towns.learn(ended.town_id, data)
                 return Step(ended, self.towns.parse(ended.town_id, data), dispatched)

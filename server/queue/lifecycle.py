@@ -213,20 +213,17 @@ class CallQueue:
         if_queued: str = "abandoned", if_connected: str = "completed",
     ) -> CallRecord | None:  # fmt: skip
         """End the call (its operator's wrap-up starts in the same step), tell both
-        sides and ring anew: one script, ``calls.end_step`` with ``ring``."""
-        ring = (call.town_id, await self.towns.known(call.town_id))
+        sides and ring anew: one script, ``calls.end_step`` with ``ring_in``."""
         step = await self.calls.end_step(call.id, reason=reason, by=by, if_queued=if_queued,
                                          if_connected=if_connected, known=call,
-                                         ring=ring)  # fmt: skip
+                                         ring_in=call.town_id)  # fmt: skip
         return await self.announce_end(step) if step is not None else None
 
     async def kiosk_hang_up(self, kiosk: Kiosk, call_id: str) -> CallRecord | None:
         """The kiosk ends its own call: one script, nothing read first; None when it
         is not the kiosk's or not live (read it to say why, ``kiosk_call``)."""
-        town = kiosk.town_id
         step = await self.calls.end_step(call_id, reason="kiosk_hangup", by=f"kiosk:{kiosk.id}",
-                                         kiosk=kiosk.id,
-                                         ring=(town, await self.towns.known(town)))  # fmt: skip
+                                         kiosk=kiosk.id, ring_in=kiosk.town_id)  # fmt: skip
         return await self.announce_end(step) if step is not None else None
 
     async def hang_up(self, operator: Operator, call_id: str) -> Step | None:

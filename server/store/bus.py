@@ -19,8 +19,8 @@ repairs whatever pub/sub dropped:
   each) brings whatever it missed.
 
 A script that tells several channels at once (a dispatch, the town's operators)
-publishes them as one ``{"batch": [...]}`` on a fan channel (``scripts``'
-``deliver_all``); a hub following such a channel subscribes to its fan too
+publishes them as one ``{"batch": [...]}`` on a fan channel (``deliver_all`` in
+``lua_keys``); a hub following such a channel subscribes to its fan too
 (``subscribe(..., fan=)``) and takes each part as if it came on its own channel.
 
 So a message reaches its handler once, in order, within ``REPAIR_EVERY_S`` of a
